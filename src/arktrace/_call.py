@@ -1,0 +1,349 @@
+"""One call's span, from just before the request is sent to exactly one end.
+
+A :class:`Call` is created by the patched SDK method. It ends when the response returns, when the
+request raises, or, for streams, through :class:`ObservedStream` (exhausted, failed, closed, or
+garbage-collected). ``end`` is idempotent, so whichever of those happens first wins and the span is
+never ended twice nor left open. No method here raises into the caller: faults are reported and
+swallowed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import weakref
+from datetime import datetime, timezone
+from time import perf_counter, time_ns
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
+
+from ._endpoint import Endpoint
+from ._extract import (
+    CHAT,
+    EMBEDDINGS,
+    Operation,
+    error_attributes,
+    error_description,
+    request_attributes,
+    response_attributes,
+    set_arguments,
+)
+from ._faults import report_fault
+from ._settings import Settings
+from ._stream_state import ChatStreamState, CompletionStreamState, StreamState
+
+# Set in the context while a patched method runs, so a patched method that calls another one
+# (``parse`` → ``create`` in some SDK versions) yields one span, not two.
+IN_CALL_KEY = otel_context.create_key("arktrace-in-call")
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+
+
+class Call:
+    __slots__ = (
+        "__weakref__",
+        "args",
+        "ended",
+        "op",
+        "raw_mode",
+        "settings",
+        "span",
+        "start_ns",
+        "start_perf",
+        "stream_usage_added",
+        "streaming",
+    )
+
+    def __init__(
+        self, tracer: Tracer, op: Operation, kwargs: dict[str, Any], endpoint: Endpoint, settings: Settings
+    ) -> None:
+        self.op = op
+        self.settings = settings
+        self.ended = False
+        self.stream_usage_added = False
+        self.streaming = False  # an ObservedStream owns the end
+        args = self.args = set_arguments(kwargs)
+        headers = kwargs.get("extra_headers")
+        self.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
+        model = args.get("model")
+        name = f"{op.name} {model}" if model else op.name
+        self.start_ns = time_ns()
+        self.span = tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
+        if self.span.is_recording():
+            self.span.set_attributes(request_attributes(op, args, endpoint, settings))
+        self.start_perf = perf_counter()
+
+    # -------------------------------------------------------------------------------- request side
+
+    def request_kwargs(self, kwargs: dict[str, Any], endpoint: Endpoint) -> dict[str, Any]:
+        """The arguments to send: the caller's, plus ``stream_options.include_usage`` where it is due.
+
+        Never mutates the caller's dict. The extra usage chunk this asks for is hidden from the caller
+        by :class:`ObservedStream`.
+        """
+        mode = self.settings.stream_usage
+        if (
+            self.op is not EMBEDDINGS
+            and self.args.get("stream") is True
+            and "stream_options" not in self.args
+            and self.raw_mode is None
+            and self.span.is_recording()
+            and (mode == "always" or (mode == "auto" and endpoint.accepts_stream_usage))
+        ):
+            kwargs = dict(kwargs)
+            kwargs["stream_options"] = {"include_usage": True}
+            self.stream_usage_added = True
+        return kwargs
+
+    def context(self) -> otel_context.Context:
+        return otel_context.set_value(IN_CALL_KEY, True, set_span_in_context(self.span))
+
+    # -------------------------------------------------------------------------------- response side
+
+    def returned(self, result: Any) -> Any:
+        """Take the SDK's return value; hand it back unchanged (same object, same type)."""
+        try:
+            if self.raw_mode is not None and hasattr(result, "http_response"):
+                _watch_raw_response(self, result)
+            elif self.args.get("stream") is True and hasattr(result, "_iterator"):
+                ObservedStream.attach(self, result)
+            else:
+                self.finish(result)
+        except Exception:
+            report_fault("reading a response")
+            self.end()
+        return result
+
+    def finish(self, response: Any) -> None:
+        """End with a complete response (an SDK model, or a dict)."""
+        if self.ended:
+            return
+        try:
+            if self.span.is_recording():
+                self.span.set_attributes(response_attributes(self.op, response, self.settings))
+        except Exception:
+            report_fault("extracting response attributes")
+        self.end()
+
+    def fail(self, error: BaseException) -> None:
+        if self.ended:
+            return
+        try:
+            span = self.span
+            if span.is_recording():
+                span.set_attributes(error_attributes(error))
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, error_description(error)))
+        except Exception:
+            report_fault("recording an error")
+        self.end(failed=True)
+
+    def end_stream(self, state: StreamState, error: BaseException | None = None) -> None:
+        """End a stream's span with what it actually delivered (all of it, or up to an early close)."""
+        if self.ended:
+            return
+        try:
+            span = self.span
+            if span.is_recording():
+                if state.response_id is not None or state.choices or state.usage is not None:
+                    span.set_attributes(response_attributes(self.op, state.as_response(), self.settings))
+                if state.first_output_at is not None:
+                    ttft = state.first_output_at - self.start_perf
+                    first_ns = self.start_ns + int(ttft * 1e9)
+                    span.set_attribute("gen_ai.response.time_to_first_chunk", ttft)
+                    span.set_attribute(
+                        "langfuse.observation.completion_start_time",
+                        datetime.fromtimestamp(first_ns / 1e9, tz=timezone.utc).isoformat(),
+                    )
+        except Exception:
+            report_fault("extracting stream attributes")
+        if error is not None:
+            self.fail(error)
+        else:
+            self.end()
+
+    def end(self, failed: bool = False) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if not failed:
+                self.span.set_status(Status(StatusCode.OK))
+            self.span.end()
+        except Exception:
+            report_fault("ending a span")
+
+
+def new_stream_state(op: Operation) -> StreamState:
+    return ChatStreamState() if op is CHAT else CompletionStreamState()
+
+
+class ObservedStream:
+    """Stands in for an SDK stream's ``_iterator``: sees every chunk, ends the span exactly once.
+
+    The SDK's ``Stream`` and ``AsyncStream`` read all chunks through ``self._iterator`` (in every
+    openai 1.x-3.x release, and in the Ark SDKs), so replacing that one attribute observes the stream
+    while the object the caller holds stays the SDK's own class. The stream's HTTP response is watched
+    too: closing it (``close()``, leaving a ``with``, the ``.stream()`` helper's exit) ends the span
+    right away; a stream dropped without either ends it when collected (``__del__``).
+    """
+
+    __slots__ = ("_busy", "_call", "_hide_usage", "_inner", "_state")
+
+    def __init__(self, call: Call, inner: Any, hide_usage: bool) -> None:
+        self._call = call
+        self._inner = inner
+        self._state = new_stream_state(call.op)
+        self._hide_usage = hide_usage
+        self._busy = False
+
+    @classmethod
+    def attach(cls, call: Call, stream: Any) -> None:
+        call.streaming = True
+        observer = cls(call, stream._iterator, call.stream_usage_added)
+        stream._iterator = observer
+        _on_close(stream.response, observer._closed)
+
+    # ---- sync
+    def __iter__(self) -> ObservedStream:
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            self._busy = True
+            try:
+                chunk = self._inner.__next__()
+            except StopIteration:
+                self._call.end_stream(self._state)
+                raise
+            except BaseException as error:
+                self._call.end_stream(self._state, error)
+                raise
+            finally:
+                self._busy = False
+            if self._observe(chunk):
+                return chunk
+
+    # ---- async
+    def __aiter__(self) -> ObservedStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        while True:
+            self._busy = True
+            try:
+                chunk = await self._inner.__anext__()
+            except StopAsyncIteration:
+                self._call.end_stream(self._state)
+                raise
+            except BaseException as error:
+                self._call.end_stream(self._state, error)
+                raise
+            finally:
+                self._busy = False
+            if self._observe(chunk):
+                return chunk
+
+    def _observe(self, chunk: Any) -> bool:
+        """Fold ``chunk`` in; False when it is the usage-only chunk arktrace asked for and hides."""
+        try:
+            self._state.record(chunk)
+            if self._hide_usage and chunk.usage is not None:
+                if not chunk.choices:
+                    return False
+                chunk.usage = None  # asked for by arktrace, not the caller: give back what they'd see
+        except Exception:
+            report_fault("reading a stream chunk")
+        return True
+
+    def _closed(self) -> None:
+        # A close from inside our own __next__ is the SDK tidying up after the last chunk or an error;
+        # __next__ ends the span then, with the right status.
+        if not self._busy:
+            self._call.end_stream(self._state)
+
+    def __del__(self) -> None:
+        try:
+            self._call.end_stream(self._state)
+        except Exception:
+            pass
+
+
+def _on_close(http_response: Any, callback: Any) -> None:
+    """Run ``callback`` after ``http_response`` is closed, by the caller or by the SDK."""
+    for name in ("close", "aclose"):
+        original = getattr(http_response, name, None)
+        if original is None:
+            continue
+        if inspect.iscoroutinefunction(original):
+
+            async def closer(_original: Any = original) -> Any:
+                try:
+                    return await _original()
+                finally:
+                    callback()
+
+        else:
+
+            def closer(_original: Any = original) -> Any:
+                try:
+                    return _original()
+                finally:
+                    callback()
+
+        setattr(http_response, name, closer)
+
+
+def _watch_raw_response(call: Call, response: Any) -> None:
+    """``with_raw_response`` / ``with_streaming_response``: record without reading what the caller reads.
+
+    A raw, non-streamed body is already in memory: it is decoded here and the span ends at once.
+    Otherwise the span follows the caller: ``parse()`` returning a stream is observed like any stream,
+    ``parse()`` returning a response ends the span with it, and closing or dropping the response
+    without parsing ends it with what the headers told.
+    """
+    http_response = response.http_response
+    if call.span.is_recording():
+        call.span.set_attribute("http.response.status_code", http_response.status_code)
+    if call.raw_mode == "raw" and call.args.get("stream") is not True:
+        try:
+            body = json.loads(http_response.content)
+        except Exception:
+            body = None
+        if isinstance(body, dict):
+            call.finish(body)
+        else:
+            call.end()
+        return
+
+    original_parse = response.parse
+
+    def observe(parsed: Any) -> Any:
+        try:
+            if hasattr(parsed, "_iterator") and hasattr(parsed, "response"):
+                ObservedStream.attach(call, parsed)
+            elif not isinstance(parsed, (str, bytes)):
+                call.finish(parsed)
+        except Exception:
+            report_fault("reading a parsed raw response")
+        return parsed
+
+    if inspect.iscoroutinefunction(original_parse):
+
+        async def parse(*args: Any, **kwargs: Any) -> Any:
+            return observe(await original_parse(*args, **kwargs))
+
+    else:
+
+        def parse(*args: Any, **kwargs: Any) -> Any:
+            return observe(original_parse(*args, **kwargs))
+
+    response.parse = parse
+    _on_close(http_response, lambda: _end_unless_streaming(call))
+    weakref.finalize(response, _end_unless_streaming, call)
+
+
+def _end_unless_streaming(call: Call) -> None:
+    if not call.streaming:
+        call.end()

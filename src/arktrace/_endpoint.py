@@ -1,0 +1,67 @@
+"""Who serves a call: provider name, server address and port, derived from the client's base URL.
+
+Pure and cached per base URL, so the per-call cost is one dict look-up.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+
+class Endpoint(NamedTuple):
+    provider: str
+    """``gen_ai.provider.name`` / ``llm.provider``: a well-known name, else the host itself."""
+    address: str | None
+    port: int | None
+    accepts_stream_usage: bool
+    """The host is known to accept ``stream_options.include_usage`` on chat and completion streams."""
+
+
+# (host suffix, provider name, accepts include_usage). Longest suffixes first is not needed: suffixes
+# are matched on label boundaries and no two overlap.
+_KNOWN_HOSTS = (
+    ("bytepluses.com", "byteplus", True),
+    ("volces.com", "volcengine", True),
+    ("volcengineapi.com", "volcengine", True),
+    ("api.openai.com", "openai", True),
+    ("openai.azure.com", "azure.ai.openai", True),
+    ("deepseek.com", "deepseek", True),
+    ("moonshot.cn", "moonshot_ai", True),
+    ("moonshot.ai", "moonshot_ai", True),
+    ("dashscope.aliyuncs.com", "dashscope", True),
+    ("dashscope-intl.aliyuncs.com", "dashscope", True),
+    ("api.x.ai", "x_ai", False),
+    ("api.mistral.ai", "mistral_ai", False),
+    ("api.groq.com", "groq", False),
+    ("api.perplexity.ai", "perplexity", False),
+    ("openrouter.ai", "openrouter", False),
+    ("api.together.xyz", "together_ai", False),
+    ("generativelanguage.googleapis.com", "gcp.gemini", False),
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_cache: dict[str, Endpoint] = {}
+
+
+def endpoint_for(base_url: object) -> Endpoint:
+    """The endpoint of a client's ``base_url`` (a URL object or string)."""
+    key = str(base_url)
+    found = _cache.get(key)
+    if found is None:
+        found = _cache[key] = _parse(key)
+    return found
+
+
+def _parse(url: str) -> Endpoint:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return Endpoint("unknown", None, None, False)
+    if not host:
+        return Endpoint("unknown", None, None, False)
+    for suffix, provider, accepts_usage in _KNOWN_HOSTS:
+        if host == suffix or host.endswith("." + suffix):
+            return Endpoint(provider, host, port, accepts_usage)
+    return Endpoint(host, host, port, False)

@@ -1,0 +1,367 @@
+"""Pure extraction: request, response, usage and error attributes for one call, in both conventions.
+
+Nothing here touches OpenTelemetry or the network; every function takes plain values (SDK models or
+dicts parsed from a raw body, read alike) and returns an attribute dict, so each can be table-tested.
+OTel GenAI names (``gen_ai.*``) and OpenInference names (``llm.*``, ``input.*``, ``output.*``) are
+written side by side: backends pick the convention they read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ._content import get, sanitize, to_json, truncate
+from ._endpoint import Endpoint
+from ._settings import Settings
+
+JSON = "application/json"
+TEXT = "text/plain"
+
+
+class Operation(NamedTuple):
+    name: str
+    """``gen_ai.operation.name``."""
+    span_kind: str
+    """``openinference.span.kind``."""
+    content_key: str
+    """The request argument holding the content: messages, prompt or input."""
+
+
+CHAT = Operation("chat", "LLM", "messages")
+TEXT_COMPLETION = Operation("text_completion", "LLM", "prompt")
+EMBEDDINGS = Operation("embeddings", "EMBEDDING", "input")
+
+# Request arguments that shape the HTTP request rather than the model call: never recorded.
+_TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+# Request arguments that carry user content: recorded only with content capture on.
+_CONTENT_ARGS = frozenset({"messages", "prompt", "input", "tools", "functions", "prediction", "suffix"})
+_SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
+
+# Caller-set request arguments copied to GenAI request attributes as they are.
+_GENAI_REQUEST_SCALARS = (
+    ("max_tokens", "gen_ai.request.max_tokens"),
+    ("max_completion_tokens", "gen_ai.request.max_tokens"),
+    ("temperature", "gen_ai.request.temperature"),
+    ("top_p", "gen_ai.request.top_p"),
+    ("frequency_penalty", "gen_ai.request.frequency_penalty"),
+    ("presence_penalty", "gen_ai.request.presence_penalty"),
+    ("seed", "gen_ai.request.seed"),
+)
+
+
+def is_set(value: Any) -> bool:
+    """False for ``None`` and the SDKs' "not given" sentinels: such arguments were never sent."""
+    return value is not None and type(value).__name__ not in _SENTINEL_TYPES
+
+
+def set_arguments(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments the caller really passed, ``extra_body`` merged in (it is sent as part of the body)."""
+    args = {k: v for k, v in kwargs.items() if k not in _TRANSPORT_ARGS and is_set(v)}
+    extra_body = kwargs.get("extra_body")
+    if isinstance(extra_body, dict):
+        for key, value in extra_body.items():
+            args.setdefault(key, value)
+    return args
+
+
+# ---------------------------------------------------------------------------------------------- request
+
+
+def request_attributes(
+    op: Operation, args: dict[str, Any], endpoint: Endpoint, settings: Settings
+) -> dict[str, Any]:
+    """Attributes known before the request is sent. ``args`` comes from :func:`set_arguments`."""
+    model = args.get("model")
+    model = model if isinstance(model, str) else str(model) if model is not None else None
+    attrs: dict[str, Any] = {
+        "gen_ai.operation.name": op.name,
+        "gen_ai.provider.name": endpoint.provider,
+        "openinference.span.kind": op.span_kind,
+        "llm.provider": endpoint.provider,
+        "llm.system": "openai",
+    }
+    if model:
+        attrs["gen_ai.request.model"] = model
+        attrs["llm.model_name"] = model
+        if op is EMBEDDINGS:
+            attrs["embedding.model_name"] = model
+    if endpoint.address:
+        attrs["server.address"] = endpoint.address
+    if endpoint.port:
+        attrs["server.port"] = endpoint.port
+
+    for arg, key in _GENAI_REQUEST_SCALARS:
+        value = args.get(arg)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            attrs[key] = value
+    stop = args.get("stop")
+    if isinstance(stop, str):
+        attrs["gen_ai.request.stop_sequences"] = [stop]
+    elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
+        attrs["gen_ai.request.stop_sequences"] = list(stop)
+    n = args.get("n")
+    if isinstance(n, int) and n != 1:
+        attrs["gen_ai.request.choice.count"] = n
+    if args.get("stream") is True:
+        attrs["gen_ai.request.stream"] = True
+    output_type = _output_type(args.get("response_format"))
+    if output_type:
+        attrs["gen_ai.output.type"] = output_type
+    encoding = args.get("encoding_format")
+    if isinstance(encoding, str):
+        attrs["gen_ai.request.encoding_formats"] = [encoding]
+    dimensions = args.get("dimensions")
+    if isinstance(dimensions, int):
+        attrs["gen_ai.embeddings.dimension.count"] = dimensions
+    tier = args.get("service_tier")
+    if isinstance(tier, str):
+        attrs["openai.request.service_tier"] = tier
+
+    params = {k: v for k, v in args.items() if k not in _CONTENT_ARGS}
+    attrs["llm.invocation_parameters"] = to_json(params)
+
+    if settings.capture_content:
+        attrs.update(_request_content(op, args, settings))
+    return attrs
+
+
+def _output_type(response_format: Any) -> str | None:
+    if response_format is None:
+        return None
+    if isinstance(response_format, type):  # a pydantic class given to .parse()
+        return "json"
+    kind = get(response_format, "type")
+    if kind in ("json_object", "json_schema"):
+        return "json"
+    if kind == "text":
+        return "text"
+    return None
+
+
+def _request_content(op: Operation, args: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    limit = settings.max_value_length
+    budget = settings.max_message_attributes
+    content = sanitize(args, limit)
+    attrs: dict[str, Any] = {}
+    if op is EMBEDDINGS:
+        value = content.get("input")
+        if isinstance(value, str):
+            attrs["input.value"] = value
+            attrs["input.mime_type"] = TEXT
+            texts = [value]
+        else:
+            attrs["input.value"] = truncate(to_json(value), limit)
+            attrs["input.mime_type"] = JSON
+            texts = value if isinstance(value, list) else []
+        for i, text in enumerate(texts[:budget]):
+            if isinstance(text, str):
+                attrs[f"embedding.embeddings.{i}.embedding.text"] = text
+        return attrs
+
+    attrs["input.value"] = truncate(to_json(content), limit)
+    attrs["input.mime_type"] = JSON
+    if op is TEXT_COMPLETION:
+        prompt = content.get("prompt")
+        if isinstance(prompt, str):
+            attrs["llm.prompts"] = [prompt]
+        elif isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
+            attrs["llm.prompts"] = prompt[:budget]
+        return attrs
+
+    tools = content.get("tools")
+    tool_attrs = 0
+    if isinstance(tools, list):
+        for i, tool in enumerate(tools[: budget // 4]):
+            attrs[f"llm.tools.{i}.tool.json_schema"] = truncate(to_json(tool), limit)
+            tool_attrs += 1
+    messages = content.get("messages")
+    if isinstance(messages, (list, tuple)):
+        attrs.update(message_attributes("llm.input_messages", messages, budget - tool_attrs))
+    return attrs
+
+
+# ------------------------------------------------------------------------------------------- messages
+
+
+def message_attributes(prefix: str, messages: Any, budget: int) -> dict[str, Any]:
+    """OpenInference indexed message attributes, at most ``budget`` of them.
+
+    When the conversation does not fit, the most recent messages are kept (they are what a reader
+    looks for) and older ones are left to ``input.value``, which always holds the whole request. A span
+    therefore stays under the SDK's attribute-count limit however long the chat grows, and nothing
+    recorded earlier is evicted.
+    """
+    per_message: list[list[tuple[str, Any]]] = []
+    used = 0
+    for index in range(len(messages) - 1, -1, -1):
+        flat = _flatten_message(f"{prefix}.{index}.message", messages[index])
+        if used + len(flat) > budget:
+            break
+        used += len(flat)
+        per_message.append(flat)
+    attrs: dict[str, Any] = {}
+    for flat in reversed(per_message):
+        attrs.update(flat)
+    return attrs
+
+
+def _flatten_message(prefix: str, message: Any) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    role = get(message, "role")
+    if isinstance(role, str):
+        out.append((f"{prefix}.role", role))
+    content = get(message, "content")
+    if isinstance(content, str):
+        out.append((f"{prefix}.content", content))
+    elif isinstance(content, (list, tuple)):
+        for j, part in enumerate(content):
+            kind = get(part, "type")
+            base = f"{prefix}.contents.{j}.message_content"
+            if kind == "text":
+                out.append((f"{base}.type", "text"))
+                out.append((f"{base}.text", get(part, "text") or ""))
+            elif kind == "image_url":
+                out.append((f"{base}.type", "image"))
+                url = get(get(part, "image_url"), "url")
+                if isinstance(url, str):
+                    out.append((f"{base}.image.image.url", url))
+            elif isinstance(kind, str):
+                out.append((f"{base}.type", kind))
+    for key in ("name", "tool_call_id"):
+        value = get(message, key)
+        if isinstance(value, str):
+            out.append((f"{prefix}.{key}", value))
+    tool_calls = get(message, "tool_calls")
+    if tool_calls:
+        for k, call in enumerate(tool_calls):
+            base = f"{prefix}.tool_calls.{k}.tool_call"
+            call_id = get(call, "id")
+            if isinstance(call_id, str):
+                out.append((f"{base}.id", call_id))
+            function = get(call, "function")
+            name = get(function, "name")
+            if isinstance(name, str):
+                out.append((f"{base}.function.name", name))
+            arguments = get(function, "arguments")
+            if isinstance(arguments, str):
+                out.append((f"{base}.function.arguments", arguments))
+    return out
+
+
+# ------------------------------------------------------------------------------------------- response
+
+
+def response_attributes(op: Operation, response: Any, settings: Settings) -> dict[str, Any]:
+    """Attributes of a finished response: an SDK model, or a dict (raw body, or rebuilt from a stream)."""
+    attrs: dict[str, Any] = {}
+    response_id = get(response, "id")
+    if isinstance(response_id, str) and response_id:
+        attrs["gen_ai.response.id"] = response_id
+    model = get(response, "model")
+    if isinstance(model, str) and model:
+        attrs["gen_ai.response.model"] = model
+        attrs["llm.model_name"] = model
+        if op is EMBEDDINGS:
+            attrs["embedding.model_name"] = model
+    tier = get(response, "service_tier")
+    if isinstance(tier, str):
+        attrs["openai.response.service_tier"] = tier
+
+    choices = get(response, "choices") or ()
+    if op is not EMBEDDINGS:
+        reasons = [r for r in (get(c, "finish_reason") for c in choices) if isinstance(r, str)]
+        if reasons:
+            attrs["gen_ai.response.finish_reasons"] = reasons
+
+    usage = get(response, "usage")
+    if usage is None:
+        # Moonshot puts the usage of a call inside its choice.
+        for choice in choices:
+            usage = get(choice, "usage")
+            if usage is not None:
+                break
+    if usage is not None:
+        attrs.update(usage_attributes(usage))
+
+    if settings.capture_content and op is not EMBEDDINGS:
+        limit = settings.max_value_length
+        dump = getattr(response, "model_dump_json", None)
+        text = dump(exclude_unset=True) if dump is not None else to_json(response)
+        attrs["output.value"] = truncate(text, limit)
+        attrs["output.mime_type"] = JSON if len(text) <= limit else TEXT
+        if op is CHAT:
+            messages = [get(c, "message") for c in choices]
+            budget = max(settings.max_message_attributes // 4, 8)
+            attrs.update(message_attributes("llm.output_messages", sanitize(messages, limit), budget))
+    return attrs
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def usage_attributes(usage: Any) -> dict[str, Any]:
+    """Token counts, normalised across ModelArk, Moonshot, DeepSeek and Qwen usage layouts.
+
+    Only numbers the provider reported are written; a missing count stays missing.
+    """
+    prompt = _count(get(usage, "prompt_tokens"))
+    if prompt is None:
+        prompt = _count(get(usage, "input_tokens"))
+    completion = _count(get(usage, "completion_tokens"))
+    if completion is None:
+        completion = _count(get(usage, "output_tokens"))
+    total = _count(get(usage, "total_tokens"))
+    if total is None and prompt is not None and completion is not None:
+        total = prompt + completion
+
+    prompt_details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
+    cached = _count(get(prompt_details, "cached_tokens"))
+    if cached is None:
+        cached = _count(get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
+    if cached is None:
+        cached = _count(get(usage, "cached_tokens"))  # Moonshot
+    cache_write = _count(get(prompt_details, "cache_creation_input_tokens"))  # Qwen explicit cache
+    completion_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
+    reasoning = _count(get(completion_details, "reasoning_tokens"))
+
+    attrs: dict[str, Any] = {}
+    if prompt is not None:
+        attrs["gen_ai.usage.input_tokens"] = prompt
+        attrs["llm.token_count.prompt"] = prompt
+    if completion is not None:
+        attrs["gen_ai.usage.output_tokens"] = completion
+        attrs["llm.token_count.completion"] = completion
+    if total is not None:
+        attrs["gen_ai.usage.total_tokens"] = total
+        attrs["llm.token_count.total"] = total
+    if cached is not None:
+        attrs["gen_ai.usage.cache_read.input_tokens"] = cached
+        attrs["llm.token_count.prompt_details.cache_read"] = cached
+    if cache_write is not None:
+        attrs["gen_ai.usage.cache_creation.input_tokens"] = cache_write
+        attrs["llm.token_count.prompt_details.cache_write"] = cache_write
+    if reasoning is not None:
+        attrs["gen_ai.usage.reasoning.output_tokens"] = reasoning
+        attrs["llm.token_count.completion_details.reasoning"] = reasoning
+    return attrs
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def error_attributes(error: BaseException) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"error.type": type(error).__qualname__}
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        attrs["http.response.status_code"] = status
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and code:
+        attrs["arktrace.error.code"] = code
+    return attrs
+
+
+def error_description(error: BaseException) -> str:
+    message = str(error)
+    name = type(error).__qualname__
+    return truncate(f"{name}: {message}" if message else name, 1024)

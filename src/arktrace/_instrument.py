@@ -1,0 +1,202 @@
+"""Patch points and the wrapper every patched SDK method shares.
+
+Patching happens at the resource methods (``Completions.create`` and friends), never at the client's
+generic ``request``: a ``models.list()`` call is not an LLM call and gets no span. One wrapper serves
+every patched method; whether it awaits is the only difference between sync and async.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from . import __version__
+from ._call import IN_CALL_KEY, Call
+from ._endpoint import endpoint_for
+from ._extract import CHAT, EMBEDDINGS, TEXT_COMPLETION, Operation
+from ._faults import report_fault
+from ._settings import Settings, load_settings
+
+try:  # the key OTel instrumentations honour to stay quiet inside exporters and `suppress_instrumentation()`
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as _SUPPRESS_KEY
+except ImportError:  # pragma: no cover - very old opentelemetry-api
+    _SUPPRESS_KEY = None
+
+SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
+
+# (module suffix, class, method, operation); each is tried under every SDK package prefix below, and
+# skipped where it does not exist in the installed version.
+_PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
+    ("resources.chat.completions", "Completions", "create", CHAT),
+    ("resources.chat.completions", "AsyncCompletions", "create", CHAT),
+    # .parse() posts directly in openai >= 1.92 and 2.x/3.x; in older releases it calls create(), and
+    # the in-call guard keeps that at one span.
+    ("resources.chat.completions", "Completions", "parse", CHAT),
+    ("resources.chat.completions", "AsyncCompletions", "parse", CHAT),
+    ("resources.beta.chat.completions", "Completions", "parse", CHAT),
+    ("resources.beta.chat.completions", "AsyncCompletions", "parse", CHAT),
+    ("resources.completions", "Completions", "create", TEXT_COMPLETION),
+    ("resources.completions", "AsyncCompletions", "create", TEXT_COMPLETION),
+    ("resources.embeddings", "Embeddings", "create", EMBEDDINGS),
+    ("resources.embeddings", "AsyncEmbeddings", "create", EMBEDDINGS),
+    ("resources.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
+    ("resources.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
+)
+# The OpenAI SDK, and the two Ark runtime SDKs (forks of its structure) when installed.
+_SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
+
+
+@dataclass
+class _Patch:
+    owner: type
+    name: str
+    original: Any
+    wrapper: Any
+
+
+@dataclass
+class _State:
+    tracer: Any
+    settings: Settings
+    patches: list[_Patch] = field(default_factory=list)
+    active: bool = True
+
+
+_lock = threading.Lock()
+_state: _State | None = None
+
+
+def instrument(
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    *,
+    capture_content: bool | None = None,
+    max_value_length: int | None = None,
+    stream_usage: str | bool | None = None,
+    max_message_attributes: int | None = None,
+) -> None:
+    """Trace every chat, completion and embedding call of the OpenAI (and Ark) SDKs.
+
+    Idempotent: a second call while instrumented changes nothing. Settings not given here come from
+    the environment (``ARKTRACE_*``); a bad value raises :class:`arktrace.ConfigError` now.
+    """
+    global _state
+    settings = load_settings(
+        capture_content=capture_content,
+        max_value_length=max_value_length,
+        stream_usage=stream_usage,
+        max_message_attributes=max_message_attributes,
+    )
+    with _lock:
+        if _state is not None:
+            return
+        tracer = trace.get_tracer("arktrace", __version__, tracer_provider, schema_url=SCHEMA_URL)
+        state = _State(tracer=tracer, settings=settings)
+        for owner, name, op in _find_patch_points():
+            original = owner.__dict__[name]
+            is_async = inspect.iscoroutinefunction(original) or owner.__name__.startswith("Async")
+            wrapper = _make_wrapper(state, op, original, is_async)
+            setattr(owner, name, wrapper)
+            state.patches.append(_Patch(owner, name, original, wrapper))
+        _state = state
+
+
+def uninstrument() -> None:
+    """Restore every patched method. Raw-response helpers built while instrumented pass calls through."""
+    global _state
+    with _lock:
+        state, _state = _state, None
+        if state is None:
+            return
+        state.active = False
+        for patch in reversed(state.patches):
+            if patch.owner.__dict__.get(patch.name) is patch.wrapper:
+                setattr(patch.owner, patch.name, patch.original)
+
+
+def is_instrumented() -> bool:
+    return _state is not None
+
+
+def _find_patch_points() -> list[tuple[type, str, Operation]]:
+    found = []
+    for package in _SDK_PACKAGES:
+        for suffix, class_name, method, op in _PATCH_POINTS:
+            try:
+                module = importlib.import_module(f"{package}.{suffix}")
+            except ImportError:
+                continue
+            owner = getattr(module, class_name, None)
+            if isinstance(owner, type) and method in owner.__dict__:
+                found.append((owner, method, op))
+    return found
+
+
+def _make_wrapper(
+    state: _State, op: Operation, original: Callable[..., Any], is_async: bool
+) -> Callable[..., Any]:
+    """Build the replacement for one SDK method. Async methods get an async replacement."""
+
+    def begin(instance: Any, kwargs: dict[str, Any]) -> tuple[Call | None, dict[str, Any]]:
+        if (
+            not state.active
+            or otel_context.get_value(IN_CALL_KEY)
+            or (_SUPPRESS_KEY is not None and otel_context.get_value(_SUPPRESS_KEY))
+        ):
+            return None, kwargs
+        try:
+            endpoint = endpoint_for(instance._client.base_url)
+            call = Call(state.tracer, op, kwargs, endpoint, state.settings)
+            return call, call.request_kwargs(kwargs, endpoint)
+        except Exception:
+            report_fault("starting a span")
+            return None, kwargs
+
+    if is_async:
+
+        async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            call, send = begin(self, kwargs)
+            if call is None:
+                return await original(self, *args, **kwargs)
+            token = otel_context.attach(call.context())
+            try:
+                result = await original(self, *args, **send)
+            except BaseException as error:
+                call.fail(error)
+                raise
+            finally:
+                otel_context.detach(token)
+            return call.returned(result)
+
+        wrapper: Callable[..., Any] = async_wrapper
+    else:
+
+        def sync_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            call, send = begin(self, kwargs)
+            if call is None:
+                return original(self, *args, **kwargs)
+            token = otel_context.attach(call.context())
+            try:
+                result = original(self, *args, **send)
+            except BaseException as error:
+                call.fail(error)
+                raise
+            finally:
+                otel_context.detach(token)
+            return call.returned(result)
+
+        wrapper = sync_wrapper
+
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            setattr(wrapper, attr, getattr(original, attr))
+        except (AttributeError, TypeError):
+            pass
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    return wrapper

@@ -1,0 +1,177 @@
+"""What a stream delivered, folded chunk by chunk into the shape of a non-streamed response.
+
+``record(chunk)`` runs once per chunk on the caller's thread, so it does the least it can: append
+fragments to lists (joined once at the end, so accumulation is O(total size)), note the first chunk
+that carries output, keep the last usage seen. ``as_response()`` rebuilds a response dict that the
+one response extractor reads, so streamed and non-streamed calls are described the same way.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Any
+
+from ._content import get
+
+
+def _extra(obj: Any) -> dict | None:
+    # SDK models keep provider fields they do not declare (reasoning_content, Moonshot's in-choice usage)
+    # in __pydantic_extra__; reading that dict avoids the exception path of getattr on a missing field.
+    try:
+        return obj.__pydantic_extra__
+    except AttributeError:
+        return getattr(obj, "__dict__", None)
+
+
+class _Choice:
+    __slots__ = ("content", "finish_reason", "reasoning", "role", "tool_calls")
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument fragments]]
+        self.finish_reason: str | None = None
+
+
+class StreamState:
+    """Shared head: ids, model, usage and time to first output."""
+
+    __slots__ = ("choices", "created", "first_output_at", "model", "response_id", "service_tier", "usage")
+    object_name = ""
+
+    def __init__(self) -> None:
+        self.response_id: str | None = None
+        self.model: str | None = None
+        self.created: int | None = None
+        self.service_tier: str | None = None
+        self.usage: Any = None
+        self.choices: dict[int, _Choice] = {}
+        self.first_output_at: float | None = None
+
+    def _head(self, chunk: Any) -> None:
+        self.response_id = get(chunk, "id")
+        self.model = get(chunk, "model")
+        self.created = get(chunk, "created")
+        self.service_tier = get(chunk, "service_tier")
+
+    def record(self, chunk: Any) -> None:
+        raise NotImplementedError
+
+    def _choice(self, index: int) -> _Choice:
+        state = self.choices.get(index)
+        if state is None:
+            state = self.choices[index] = _Choice()
+        return state
+
+    def as_response(self) -> dict[str, Any]:
+        response: dict[str, Any] = {"id": self.response_id, "object": self.object_name}
+        if self.created is not None:
+            response["created"] = self.created
+        response["model"] = self.model
+        if self.service_tier is not None:
+            response["service_tier"] = self.service_tier
+        response["choices"] = [self._choice_dict(i, c) for i, c in sorted(self.choices.items())]
+        if self.usage is not None:
+            usage = self.usage
+            dump = getattr(usage, "model_dump", None)
+            response["usage"] = dump(exclude_unset=True) if dump is not None else usage
+        return response
+
+    def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class ChatStreamState(StreamState):
+    __slots__ = ()
+    object_name = "chat.completion"
+
+    def record(self, chunk: Any) -> None:
+        if self.response_id is None:
+            self._head(chunk)
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+        produced = False
+        for choice in chunk.choices:
+            state = self.choices.get(choice.index) or self._choice(choice.index)
+            delta = choice.delta
+            if delta is not None:
+                if state.role is None and delta.role:
+                    state.role = delta.role
+                text = delta.content
+                if text:
+                    state.content.append(text)
+                    produced = True
+                extra = _extra(delta)
+                if extra:
+                    reasoning = extra.get("reasoning_content")
+                    if reasoning:
+                        state.reasoning.append(reasoning)
+                        produced = True
+                if delta.tool_calls:
+                    self._tool_calls(state, delta.tool_calls)
+                    produced = True
+            if choice.finish_reason:
+                state.finish_reason = choice.finish_reason
+                extra = _extra(choice)
+                if extra and extra.get("usage") is not None:  # Moonshot: usage inside the finish choice
+                    self.usage = extra["usage"]
+        if produced and self.first_output_at is None:
+            self.first_output_at = perf_counter()
+
+    @staticmethod
+    def _tool_calls(state: _Choice, deltas: Any) -> None:
+        for delta in deltas:
+            index = get(delta, "index") or 0
+            call = state.tool_calls.get(index)
+            if call is None:
+                call = state.tool_calls[index] = [None, None, []]
+            call_id = get(delta, "id")
+            if call_id:
+                call[0] = call_id
+            function = get(delta, "function")
+            if function is not None:
+                name = get(function, "name")
+                if name:
+                    call[1] = name
+                arguments = get(function, "arguments")
+                if arguments:
+                    call[2].append(arguments)
+
+    def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": choice.role or "assistant", "content": "".join(choice.content)}
+        if choice.reasoning:
+            message["reasoning_content"] = "".join(choice.reasoning)
+        if choice.tool_calls:
+            message["tool_calls"] = [
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": "".join(args)}}
+                for call_id, name, args in (choice.tool_calls[i] for i in sorted(choice.tool_calls))
+            ]
+        return {"index": index, "message": message, "finish_reason": choice.finish_reason}
+
+
+class CompletionStreamState(StreamState):
+    __slots__ = ()
+    object_name = "text_completion"
+
+    def record(self, chunk: Any) -> None:
+        if self.response_id is None:
+            self._head(chunk)
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+        produced = False
+        for choice in chunk.choices:
+            state = self.choices.get(choice.index) or self._choice(choice.index)
+            text = choice.text
+            if text:
+                state.content.append(text)
+                produced = True
+            if choice.finish_reason:
+                state.finish_reason = choice.finish_reason
+        if produced and self.first_output_at is None:
+            self.first_output_at = perf_counter()
+
+    def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
+        return {"index": index, "text": "".join(choice.content), "finish_reason": choice.finish_reason}

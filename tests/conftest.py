@@ -1,0 +1,87 @@
+"""Shared fixtures: the bundled ModelArk-compatible server, real openai clients, and captured spans."""
+
+from __future__ import annotations
+
+import gc
+
+import openai
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import arktrace
+from arktrace.testing import ModelArkServer
+
+ENDPOINT = "ep-20250101120000-abcde"
+RESOLVED = "seed-1-8-251228"
+
+
+@pytest.fixture(scope="session")
+def server():
+    with ModelArkServer() as srv:
+        yield srv
+
+
+_TUNABLES = ("api_key", "latency", "chunk_interval", "usage_style", "cached_tokens", "reply")
+
+
+@pytest.fixture(autouse=True)
+def _clean_server(request):
+    """Each test starts from the server's defaults, whatever the previous one changed."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    srv = request.getfixturevalue("server")
+    saved = {name: getattr(srv, name) for name in _TUNABLES}
+    srv.reset()
+    yield
+    for name, value in saved.items():
+        setattr(srv, name, value)
+
+
+class Spans:
+    """Finished spans, with helpers that make a test's intent readable."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self.exporter = exporter
+
+    def all(self):
+        return list(self.exporter.get_finished_spans())
+
+    def one(self):
+        gc.collect()
+        spans = self.all()
+        assert len(spans) == 1, [s.name for s in spans]
+        return spans[0]
+
+    def clear(self):
+        self.exporter.clear()
+
+
+@pytest.fixture
+def provider():
+    return TracerProvider()
+
+
+@pytest.fixture
+def spans(provider):
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, stream_usage="always")
+    yield Spans(exporter)
+    arktrace.uninstrument()
+
+
+@pytest.fixture
+def client(server):
+    with openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(server):
+    c = openai.AsyncOpenAI(api_key="test-key", base_url=server.base_url, max_retries=0)
+    yield c
+    await c.close()

@@ -1,0 +1,278 @@
+"""Streams: same object and chunks for the caller, exactly one span however the stream ends."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+
+import openai
+import pytest
+from opentelemetry.trace import StatusCode
+
+from conftest import ENDPOINT, RESOLVED
+
+QUESTION = [{"role": "user", "content": "Explain time to first token."}]
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "lookup",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+    },
+}
+
+
+def _helper(client):
+    """The ``.stream()`` helper: on ``chat.completions`` since openai 1.92, on ``beta`` before."""
+    completions = client.chat.completions
+    return completions if hasattr(completions, "stream") else client.beta.chat.completions
+
+
+def _stream(client, **extra):
+    return client.chat.completions.create(model=ENDPOINT, messages=QUESTION, stream=True, **extra)
+
+
+def test_exhausted_stream_records_everything(client, server, spans):
+    server.cached_tokens = 2
+    stream = _stream(client)
+    assert type(stream) is openai.Stream
+    chunks = list(stream)
+
+    span = spans.one()
+    a = span.attributes
+    assert span.status.status_code is StatusCode.OK
+    assert a["gen_ai.request.stream"] is True
+    assert a["gen_ai.response.model"] == RESOLVED
+    assert a["gen_ai.response.id"] == chunks[0].id
+    assert a["gen_ai.response.finish_reasons"] == ("stop",)
+    content = "".join(c.choices[0].delta.content or "" for c in chunks)
+    reasoning = "".join(getattr(c.choices[0].delta, "reasoning_content", None) or "" for c in chunks)
+    assert a["llm.output_messages.0.message.content"] == content == "Echo: Explain time to first token."
+    assert json.loads(a["output.value"])["choices"][0]["message"]["reasoning_content"] == reasoning
+    # usage arrived on the chunk arktrace asked for, which the caller never saw
+    assert all(c.choices for c in chunks) and all(c.usage is None for c in chunks)
+    assert a["gen_ai.usage.input_tokens"] == 6
+    assert a["gen_ai.usage.cache_read.input_tokens"] == 2
+    assert a["gen_ai.usage.reasoning.output_tokens"] == 15
+    assert a["gen_ai.usage.output_tokens"] == 15 + 8
+    assert server.requests[-1].body["stream_options"] == {"include_usage": True}
+    assert 0 < a["gen_ai.response.time_to_first_chunk"] < (span.end_time - span.start_time) / 1e9
+    assert a["langfuse.observation.completion_start_time"].endswith("+00:00")
+
+
+def test_time_to_first_token_includes_the_request(client, server, spans):
+    server.latency = 0.15
+    server.chunk_interval = 0.01
+    for _ in _stream(client):
+        pass
+    ttft = spans.one().attributes["gen_ai.response.time_to_first_chunk"]
+    assert 0.15 <= ttft < 0.5
+
+
+def test_callers_stream_options_are_left_alone(client, server, spans):
+    chunks = list(_stream(client, stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None  # the caller asked: the caller sees it
+    assert spans.one().attributes["gen_ai.usage.output_tokens"] == chunks[-1].usage.completion_tokens
+
+
+def test_chunk_include_usage_is_read(client, server, spans):
+    chunks = list(_stream(client, stream_options={"chunk_include_usage": True}))
+    assert spans.one().attributes["gen_ai.usage.output_tokens"] == chunks[-1].usage.completion_tokens
+
+
+def test_without_usage_no_token_counts_are_invented(client, provider, spans):
+    import arktrace
+
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider)  # auto: 127.0.0.1 is not a host known to accept it
+    list(_stream(client))
+    a = spans.one().attributes
+    assert not any(k.startswith(("gen_ai.usage", "llm.token_count")) for k in a)
+    assert a["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+def test_break_then_close_ends_the_span_at_close(client, spans):
+    stream = _stream(client)
+    for _ in stream:
+        break
+    assert spans.all() == []
+    stream.close()
+    span = spans.one()
+    assert span.status.status_code is StatusCode.OK
+    assert "gen_ai.response.finish_reasons" not in span.attributes
+
+
+def test_with_block_exit_ends_the_span(client, spans):
+    with _stream(client) as stream:
+        next(stream)
+    span = spans.one()
+    assert span.attributes["gen_ai.response.model"] == RESOLVED
+
+
+def test_dropped_stream_ends_the_span_when_collected(client, spans):
+    stream = _stream(client)
+    next(stream)
+    del stream
+    gc.collect()
+    assert len(spans.all()) == 1
+
+
+def test_never_iterated_stream_ends_on_close_and_on_drop(client, spans):
+    _stream(client).close()
+    assert len(spans.all()) == 1
+    _stream(client)
+    gc.collect()
+    assert len(spans.all()) == 2
+    assert all(s.end_time for s in spans.all())
+
+
+def test_mid_stream_error_is_an_error(client, server, spans):
+    server.fail_mid_stream(after_chunks=2)
+    stream = _stream(client)
+    received = []
+    with pytest.raises(openai.APIError):
+        for chunk in stream:
+            received.append(chunk)
+    assert len(received) == 2
+    span = spans.one()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "APIError"
+    assert span.attributes["gen_ai.response.model"] == RESOLVED  # what arrived before the error is kept
+
+
+def test_exception_in_the_callers_loop_then_close(client, spans):
+    with pytest.raises(RuntimeError), _stream(client) as stream:
+        for _ in stream:
+            raise RuntimeError("caller's own bug")
+    assert spans.one().status.status_code is StatusCode.OK  # the call did not fail; the caller stopped
+
+
+def test_stream_helper(client, spans):
+    with _helper(client).stream(model=ENDPOINT, messages=QUESTION) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_completion()
+    a = spans.one().attributes
+    assert a["llm.output_messages.0.message.content"] == final.choices[0].message.content
+    assert final.usage is None  # the caller did not ask for usage: the helper did not see it
+    assert a["gen_ai.usage.output_tokens"] == 23
+
+
+def test_stream_helper_left_early(client, spans):
+    with _helper(client).stream(model=ENDPOINT, messages=QUESTION) as stream:
+        for _ in stream:
+            break
+    assert len(spans.all()) == 1
+
+
+def test_tool_call_fragments_are_accumulated(client, spans):
+    chunks = list(_stream(client, tools=[TOOL]))
+    arguments = "".join(
+        tc.function.arguments or ""
+        for c in chunks
+        if c.choices
+        for tc in (c.choices[0].delta.tool_calls or [])
+    )
+    a = spans.one().attributes
+    assert a["gen_ai.response.finish_reasons"] == ("tool_calls",)
+    assert a["llm.output_messages.0.message.tool_calls.0.tool_call.function.name"] == "lookup"
+    assert a["llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments"] == arguments
+    assert json.loads(arguments)
+    assert a["gen_ai.response.time_to_first_chunk"] > 0
+
+
+def test_legacy_completion_stream(client, spans):
+    stream = client.completions.create(model="ep-20250101120000-fghij", prompt="Once upon", stream=True)
+    assert isinstance(stream, openai.Stream)
+    with stream:
+        text = "".join(c.choices[0].text for c in stream if c.choices)
+    a = spans.one().attributes
+    assert a["gen_ai.operation.name"] == "text_completion"
+    assert json.loads(a["output.value"])["choices"][0]["text"] == text
+    assert a["llm.prompts"] == ("Once upon",)
+    assert a["gen_ai.usage.output_tokens"] > 0
+
+
+async def test_async_stream_exhausted(aclient, spans):
+    stream = await aclient.chat.completions.create(model=ENDPOINT, messages=QUESTION, stream=True)
+    assert type(stream) is openai.AsyncStream
+    chunks = [c async for c in stream]
+    a = spans.one().attributes
+    assert all(c.choices for c in chunks)
+    assert a["gen_ai.usage.output_tokens"] == 23
+    assert a["gen_ai.response.time_to_first_chunk"] > 0
+
+
+async def test_async_stream_break_and_close(aclient, spans):
+    stream = await aclient.chat.completions.create(model=ENDPOINT, messages=QUESTION, stream=True)
+    async for _ in stream:
+        break
+    await stream.close()
+    assert len(spans.all()) == 1
+
+
+async def test_async_stream_context_manager(aclient, spans):
+    async with await aclient.chat.completions.create(
+        model=ENDPOINT, messages=QUESTION, stream=True
+    ) as stream:
+        await stream.__anext__()
+    assert len(spans.all()) == 1
+
+
+async def test_async_stream_mid_stream_error(aclient, server, spans):
+    server.fail_mid_stream(after_chunks=1)
+    stream = await aclient.chat.completions.create(model=ENDPOINT, messages=QUESTION, stream=True)
+    with pytest.raises(openai.APIError):
+        async for _ in stream:
+            pass
+    assert spans.one().status.status_code is StatusCode.ERROR
+
+
+async def test_cancelled_while_waiting_for_the_response(aclient, server, spans):
+    server.latency = 0.5
+    task = asyncio.ensure_future(aclient.chat.completions.create(model=ENDPOINT, messages=QUESTION))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    span = spans.one()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "CancelledError"
+
+
+async def test_cancelled_while_consuming_a_stream(aclient, server, spans):
+    server.chunk_interval = 0.05
+
+    async def consume():
+        stream = await aclient.chat.completions.create(model=ENDPOINT, messages=QUESTION, stream=True)
+        async for _ in stream:
+            pass
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    span = spans.one()
+    assert span.attributes["error.type"] == "CancelledError"
+
+
+async def test_async_stream_helper(aclient, spans):
+    async with _helper(aclient).stream(model=ENDPOINT, messages=QUESTION) as stream:
+        async for _ in stream:
+            pass
+    assert spans.one().attributes["gen_ai.usage.output_tokens"] == 23
+
+
+def test_stream_does_not_leave_its_span_current(client, provider, spans):
+    from opentelemetry import trace
+
+    before = trace.get_current_span()
+    stream = _stream(client)
+    next(stream)
+    assert trace.get_current_span() is before
+    with provider.get_tracer("app").start_as_current_span("after"):
+        pass
+    stream.close()
+    after = next(s for s in spans.all() if s.name == "after")
+    assert after.parent is None
