@@ -317,33 +317,48 @@ def _watch_raw_response(call: Call, response: Any) -> None:
             call.end()
         return
 
-    original_parse = response.parse
+    watch = _RawWatch(call, response.parse)
+    response.parse = watch.async_parse if inspect.iscoroutinefunction(watch.original) else watch.parse
+    _on_close(http_response, watch.closed)
+    weakref.finalize(response, watch.closed)
 
-    def observe(parsed: Any) -> Any:
+
+class _RawWatch:
+    """Follows one raw response: its ``parse()`` results, and its closing."""
+
+    __slots__ = ("call", "original", "parsing")
+
+    def __init__(self, call: Call, original_parse: Any) -> None:
+        self.call = call
+        self.original = original_parse
+        self.parsing = False
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        self.parsing = True  # parse() reads the body, and reading to the end closes the response
+        try:
+            parsed = self.original(*args, **kwargs)
+        finally:
+            self.parsing = False
+        return self._observe(parsed)
+
+    async def async_parse(self, *args: Any, **kwargs: Any) -> Any:
+        self.parsing = True
+        try:
+            parsed = await self.original(*args, **kwargs)
+        finally:
+            self.parsing = False
+        return self._observe(parsed)
+
+    def _observe(self, parsed: Any) -> Any:
         try:
             if hasattr(parsed, "_iterator") and hasattr(parsed, "response"):
-                ObservedStream.attach(call, parsed)
+                ObservedStream.attach(self.call, parsed)
             elif not isinstance(parsed, (str, bytes)):
-                call.finish(parsed)
+                self.call.finish(parsed)
         except Exception:
             report_fault("reading a parsed raw response")
         return parsed
 
-    if inspect.iscoroutinefunction(original_parse):
-
-        async def parse(*args: Any, **kwargs: Any) -> Any:
-            return observe(await original_parse(*args, **kwargs))
-
-    else:
-
-        def parse(*args: Any, **kwargs: Any) -> Any:
-            return observe(original_parse(*args, **kwargs))
-
-    response.parse = parse
-    _on_close(http_response, lambda: _end_unless_streaming(call))
-    weakref.finalize(response, _end_unless_streaming, call)
-
-
-def _end_unless_streaming(call: Call) -> None:
-    if not call.streaming:
-        call.end()
+    def closed(self) -> None:
+        if not self.parsing and not self.call.streaming:
+            self.call.end()

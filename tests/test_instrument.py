@@ -1,0 +1,90 @@
+"""instrument() / uninstrument(): idempotent, reversible, covering every patch point."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+import arktrace
+from arktrace import _instrument
+from conftest import ENDPOINT
+
+PATCHED = [
+    (openai.resources.chat.completions.Completions, "create"),
+    (openai.resources.chat.completions.AsyncCompletions, "create"),
+    (openai.resources.completions.Completions, "create"),
+    (openai.resources.completions.AsyncCompletions, "create"),
+    (openai.resources.embeddings.Embeddings, "create"),
+    (openai.resources.embeddings.AsyncEmbeddings, "create"),
+]
+
+
+def _current():
+    return [owner.__dict__[name] for owner, name in PATCHED]
+
+
+def test_uninstrument_restores_the_originals(provider):
+    originals = _current()
+    arktrace.instrument(tracer_provider=provider)
+    assert all(now is not before for now, before in zip(_current(), originals))
+    assert arktrace.is_instrumented()
+    arktrace.uninstrument()
+    assert _current() == originals
+    assert not arktrace.is_instrumented()
+    arktrace.uninstrument()  # a second call is harmless
+
+
+def test_instrument_is_idempotent(provider):
+    arktrace.instrument(tracer_provider=provider)
+    patched = _current()
+    arktrace.instrument(tracer_provider=provider)
+    assert _current() == patched
+    assert all(getattr(fn, "__wrapped__", None) is not None for fn in patched)
+    assert not any(getattr(fn.__wrapped__, "__wrapped__", None) in patched for fn in patched)
+    arktrace.uninstrument()
+
+
+def test_patched_methods_keep_their_names():
+    arktrace.instrument()
+    try:
+        create = openai.resources.chat.completions.Completions.create
+        assert create.__name__ == "create"
+        assert create.__wrapped__.__qualname__ == create.__qualname__
+    finally:
+        arktrace.uninstrument()
+
+
+def test_raw_helpers_built_while_instrumented_pass_through_after_uninstrument(client, server, spans):
+    raw = client.chat.completions.with_raw_response  # built now, around the patched create
+    arktrace.uninstrument()
+    raw.create(model=ENDPOINT, messages=[{"role": "user", "content": "x"}]).parse()
+    assert spans.all() == []
+
+
+def test_every_call_kind_is_patched(provider):
+    arktrace.instrument(tracer_provider=provider)
+    try:
+        names = {(p.owner.__name__, p.name) for p in _instrument._state.patches}
+    finally:
+        arktrace.uninstrument()
+    assert {("Completions", "create"), ("AsyncCompletions", "create"), ("Embeddings", "create")} <= names
+    assert ("AsyncEmbeddings", "create") in names
+    has_parse = hasattr(openai.resources.chat.completions.Completions, "parse")
+    assert (("Completions", "parse") in names) == (
+        has_parse or _has_beta_parse()
+    )
+
+
+def _has_beta_parse():
+    try:
+        from openai.resources.beta.chat.completions import Completions
+    except ImportError:
+        return False
+    return "parse" in Completions.__dict__
+
+
+def test_bad_settings_fail_at_instrument_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("ARKTRACE_CAPTURE_CONTENT", "maybe")
+    with pytest.raises(arktrace.ConfigError, match=r"ARKTRACE_CAPTURE_CONTENT='maybe'.*true/false"):
+        arktrace.instrument()
+    assert not arktrace.is_instrumented()
