@@ -10,9 +10,8 @@ or, with your own OpenTelemetry set-up, ``arktrace.instrument(tracer_provider=..
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from ._errors import ConfigError
 from ._instrument import instrument, is_instrumented, uninstrument
+from ._version import __version__
 
 __all__ = ["ConfigError", "__version__", "instrument", "is_instrumented", "uninstrument"]

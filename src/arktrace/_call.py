@@ -2,9 +2,10 @@
 
 A :class:`Call` is created by the patched SDK method. It ends when the response returns, when the
 request raises, or, for streams, through :class:`ObservedStream` (exhausted, failed, closed, or
-garbage-collected). ``end`` is idempotent, so whichever of those happens first wins and the span is
-never ended twice nor left open. No method here raises into the caller: faults are reported and
-swallowed.
+garbage-collected). Every way of ending goes through ``Call._end``, which runs once: whichever
+happens first wins, and the span is never ended twice nor left open. Metrics and cost are recorded
+there too, so a call is counted exactly when its span ends. No method here raises into the caller:
+faults are reported and swallowed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import weakref
 from datetime import datetime, timezone
 from time import perf_counter, time_ns
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
@@ -31,6 +32,8 @@ from ._extract import (
     set_arguments,
 )
 from ._faults import report_fault
+from ._metrics import Metrics
+from ._prices import PriceTable
 from ._settings import Settings
 from ._stream_state import ChatStreamState, CompletionStreamState, StreamState
 
@@ -40,14 +43,25 @@ IN_CALL_KEY = otel_context.create_key("arktrace-in-call")
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 
 
+class Recorder(NamedTuple):
+    """What every call records into, fixed when ``instrument()`` runs."""
+
+    tracer: Tracer
+    metrics: Metrics
+    prices: PriceTable
+    settings: Settings
+
+
 class Call:
     __slots__ = (
         "__weakref__",
         "args",
         "ended",
+        "endpoint",
         "op",
         "raw_mode",
-        "settings",
+        "recorder",
+        "recording",
         "span",
         "start_ns",
         "start_perf",
@@ -55,11 +69,10 @@ class Call:
         "streaming",
     )
 
-    def __init__(
-        self, tracer: Tracer, op: Operation, kwargs: dict[str, Any], endpoint: Endpoint, settings: Settings
-    ) -> None:
+    def __init__(self, recorder: Recorder, op: Operation, kwargs: dict[str, Any], endpoint: Endpoint) -> None:
+        self.recorder = recorder
         self.op = op
-        self.settings = settings
+        self.endpoint = endpoint
         self.ended = False
         self.stream_usage_added = False
         self.streaming = False  # an ObservedStream owns the end
@@ -69,27 +82,27 @@ class Call:
         model = args.get("model")
         name = f"{op.name} {model}" if model else op.name
         self.start_ns = time_ns()
-        self.span = tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
-        if self.span.is_recording():
-            self.span.set_attributes(request_attributes(op, args, endpoint, settings))
+        self.span = recorder.tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
+        self.recording = self.span.is_recording()
+        if self.recording:
+            self.span.set_attributes(request_attributes(op, args, endpoint, recorder.settings))
         self.start_perf = perf_counter()
 
     # -------------------------------------------------------------------------------- request side
 
-    def request_kwargs(self, kwargs: dict[str, Any], endpoint: Endpoint) -> dict[str, Any]:
+    def request_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The arguments to send: the caller's, plus ``stream_options.include_usage`` where it is due.
 
         Never mutates the caller's dict. The extra usage chunk this asks for is hidden from the caller
         by :class:`ObservedStream`.
         """
-        mode = self.settings.stream_usage
+        mode = self.recorder.settings.stream_usage
         if (
             self.op is not EMBEDDINGS
             and self.args.get("stream") is True
             and "stream_options" not in self.args
             and self.raw_mode is None
-            and self.span.is_recording()
-            and (mode == "always" or (mode == "auto" and endpoint.accepts_stream_usage))
+            and (mode == "always" or (mode == "auto" and self.endpoint.accepts_stream_usage))
         ):
             kwargs = dict(kwargs)
             kwargs["stream_options"] = {"include_usage": True}
@@ -120,59 +133,128 @@ class Call:
         if self.ended:
             return
         try:
-            if self.span.is_recording():
-                self.span.set_attributes(response_attributes(self.op, response, self.settings))
+            attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
         except Exception:
             report_fault("extracting response attributes")
-        self.end()
+            attrs = {}
+        self._end(attrs)
 
     def fail(self, error: BaseException) -> None:
-        if self.ended:
-            return
-        try:
-            span = self.span
-            if span.is_recording():
-                span.set_attributes(error_attributes(error))
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, error_description(error)))
-        except Exception:
-            report_fault("recording an error")
-        self.end(failed=True)
+        self._end({}, error)
+
+    def end(self) -> None:
+        """End with what is already known (a stream closed before it started, a raw response)."""
+        self._end({})
 
     def end_stream(self, state: StreamState, error: BaseException | None = None) -> None:
         """End a stream's span with what it actually delivered (all of it, or up to an early close)."""
         if self.ended:
             return
+        attrs: dict[str, Any] = {}
+        ttft = per_chunk = None
         try:
-            span = self.span
-            if span.is_recording():
-                if state.response_id is not None or state.choices or state.usage is not None:
-                    span.set_attributes(response_attributes(self.op, state.as_response(), self.settings))
-                if state.first_output_at is not None:
-                    ttft = state.first_output_at - self.start_perf
-                    first_ns = self.start_ns + int(ttft * 1e9)
-                    span.set_attribute("gen_ai.response.time_to_first_chunk", ttft)
-                    span.set_attribute(
-                        "langfuse.observation.completion_start_time",
-                        datetime.fromtimestamp(first_ns / 1e9, tz=timezone.utc).isoformat(),
-                    )
+            if state.response_id is not None or state.choices or state.usage is not None:
+                attrs = response_attributes(
+                    self.op, state.as_response(), self.recorder.settings, self.recording
+                )
+            if state.first_output_at is not None:
+                ttft = state.first_output_at - self.start_perf
+                first_ns = self.start_ns + int(ttft * 1e9)
+                attrs["gen_ai.response.time_to_first_chunk"] = ttft
+                attrs["langfuse.observation.completion_start_time"] = datetime.fromtimestamp(
+                    first_ns / 1e9, tz=timezone.utc
+                ).isoformat()
+                if state.output_chunks > 1:
+                    per_chunk = (perf_counter() - state.first_output_at) / (state.output_chunks - 1)
         except Exception:
             report_fault("extracting stream attributes")
-        if error is not None:
-            self.fail(error)
-        else:
-            self.end()
+        self._end(attrs, error, ttft, per_chunk)
 
-    def end(self, failed: bool = False) -> None:
+    def _end(
+        self,
+        attrs: dict[str, Any],
+        error: BaseException | None = None,
+        ttft: float | None = None,
+        per_chunk: float | None = None,
+    ) -> None:
         if self.ended:
             return
         self.ended = True
+        duration = perf_counter() - self.start_perf
+        span = self.span
         try:
-            if not failed:
-                self.span.set_status(Status(StatusCode.OK))
-            self.span.end()
+            cost = self._cost(attrs)
+            if self.recording:
+                span.set_attributes(attrs)
+                if error is not None:
+                    span.set_attributes(error_attributes(error))
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, error_description(error)))
+                else:
+                    span.set_status(Status(StatusCode.OK))
+            self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)
+        except Exception:
+            report_fault("finishing a span")
+        try:
+            span.end()
         except Exception:
             report_fault("ending a span")
+
+    def _cost(self, attrs: dict[str, Any]) -> float | None:
+        """Price the call from its measured tokens; write the cost attributes; None if unpriced."""
+        priced = self.recorder.prices.cost(
+            attrs.get("gen_ai.response.model"),
+            self.args.get("model"),
+            attrs.get("gen_ai.usage.input_tokens"),
+            attrs.get("gen_ai.usage.output_tokens", 0 if self.op is EMBEDDINGS else None),
+            attrs.get("gen_ai.usage.cache_read.input_tokens"),
+        )
+        if priced is None:
+            return None
+        prompt_cost, completion_cost = priced
+        total = prompt_cost + completion_cost
+        attrs["gen_ai.usage.cost"] = total
+        attrs["llm.cost.prompt"] = prompt_cost
+        attrs["llm.cost.completion"] = completion_cost
+        attrs["llm.cost.total"] = total
+        attrs["arktrace.cost.price_table"] = self.recorder.prices.label
+        return total
+
+    def _record_metrics(
+        self,
+        attrs: dict[str, Any],
+        error: BaseException | None,
+        duration: float,
+        ttft: float | None,
+        per_chunk: float | None,
+        cost: float | None,
+    ) -> None:
+        endpoint = self.endpoint
+        point: dict[str, Any] = {
+            "gen_ai.operation.name": self.op.name,
+            "gen_ai.provider.name": endpoint.provider,
+        }
+        model = self.args.get("model")
+        if isinstance(model, str):
+            point["gen_ai.request.model"] = model
+        response_model = attrs.get("gen_ai.response.model")
+        if response_model:
+            point["gen_ai.response.model"] = response_model
+        if endpoint.address:
+            point["server.address"] = endpoint.address
+        if endpoint.port:
+            point["server.port"] = endpoint.port
+        if error is not None:
+            point["error.type"] = type(error).__qualname__
+        self.recorder.metrics.record(
+            point,
+            duration,
+            attrs.get("gen_ai.usage.input_tokens"),
+            attrs.get("gen_ai.usage.output_tokens"),
+            ttft,
+            per_chunk,
+            cost,
+        )
 
 
 def new_stream_state(op: Operation) -> StreamState:

@@ -251,8 +251,14 @@ def _flatten_message(prefix: str, message: Any) -> list[tuple[str, Any]]:
 # ------------------------------------------------------------------------------------------- response
 
 
-def response_attributes(op: Operation, response: Any, settings: Settings) -> dict[str, Any]:
-    """Attributes of a finished response: an SDK model, or a dict (raw body, or rebuilt from a stream)."""
+def response_attributes(
+    op: Operation, response: Any, settings: Settings, with_content: bool = True
+) -> dict[str, Any]:
+    """Attributes of a finished response: an SDK model, or a dict (raw body, or rebuilt from a stream).
+
+    ``with_content=False`` (a span that is not recorded) skips the costly part, content, and keeps
+    what metrics and cost need.
+    """
     attrs: dict[str, Any] = {}
     response_id = get(response, "id")
     if isinstance(response_id, str) and response_id:
@@ -283,7 +289,7 @@ def response_attributes(op: Operation, response: Any, settings: Settings) -> dic
     if usage is not None:
         attrs.update(usage_attributes(usage))
 
-    if settings.capture_content and op is not EMBEDDINGS:
+    if with_content and settings.capture_content and op is not EMBEDDINGS:
         limit = settings.max_value_length
         dump = getattr(response, "model_dump_json", None)
         text = dump(exclude_unset=True) if dump is not None else to_json(response)

@@ -16,19 +16,19 @@ from typing import Any, Callable
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from . import __version__
-from ._call import IN_CALL_KEY, Call
+from ._call import IN_CALL_KEY, Call, Recorder
 from ._endpoint import endpoint_for
 from ._extract import CHAT, EMBEDDINGS, TEXT_COMPLETION, Operation
 from ._faults import report_fault
-from ._settings import Settings, load_settings
+from ._metrics import Metrics
+from ._prices import load_prices
+from ._settings import load_settings
+from ._version import SCHEMA_URL, __version__
 
 try:  # the key OTel instrumentations honour to stay quiet inside exporters and `suppress_instrumentation()`
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as _SUPPRESS_KEY
 except ImportError:  # pragma: no cover - very old opentelemetry-api
     _SUPPRESS_KEY = None
-
-SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 
 # (module suffix, class, method, operation); each is tried under every SDK package prefix below, and
 # skipped where it does not exist in the installed version.
@@ -62,8 +62,7 @@ class _Patch:
 
 @dataclass
 class _State:
-    tracer: Any
-    settings: Settings
+    recorder: Recorder
     patches: list[_Patch] = field(default_factory=list)
     active: bool = True
 
@@ -80,11 +79,13 @@ def instrument(
     max_value_length: int | None = None,
     stream_usage: str | bool | None = None,
     max_message_attributes: int | None = None,
+    prices: Any = None,
 ) -> None:
     """Trace every chat, completion and embedding call of the OpenAI (and Ark) SDKs.
 
     Idempotent: a second call while instrumented changes nothing. Settings not given here come from
     the environment (``ARKTRACE_*``); a bad value raises :class:`arktrace.ConfigError` now.
+    ``prices`` updates the built-in price table (a mapping, or the path of a JSON file).
     """
     global _state
     settings = load_settings(
@@ -93,11 +94,17 @@ def instrument(
         stream_usage=stream_usage,
         max_message_attributes=max_message_attributes,
     )
+    price_table = load_prices(prices)
     with _lock:
         if _state is not None:
             return
-        tracer = trace.get_tracer("arktrace", __version__, tracer_provider, schema_url=SCHEMA_URL)
-        state = _State(tracer=tracer, settings=settings)
+        recorder = Recorder(
+            tracer=trace.get_tracer("arktrace", __version__, tracer_provider, schema_url=SCHEMA_URL),
+            metrics=Metrics(meter_provider),
+            prices=price_table,
+            settings=settings,
+        )
+        state = _State(recorder=recorder)
         for owner, name, op in _find_patch_points():
             original = owner.__dict__[name]
             is_async = inspect.iscoroutinefunction(original) or owner.__name__.startswith("Async")
@@ -151,9 +158,8 @@ def _make_wrapper(
         ):
             return None, kwargs
         try:
-            endpoint = endpoint_for(instance._client.base_url)
-            call = Call(state.tracer, op, kwargs, endpoint, state.settings)
-            return call, call.request_kwargs(kwargs, endpoint)
+            call = Call(state.recorder, op, kwargs, endpoint_for(instance._client.base_url))
+            return call, call.request_kwargs(kwargs)
         except Exception:
             report_fault("starting a span")
             return None, kwargs

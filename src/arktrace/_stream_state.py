@@ -37,7 +37,16 @@ class _Choice:
 class StreamState:
     """Shared head: ids, model, usage and time to first output."""
 
-    __slots__ = ("choices", "created", "first_output_at", "model", "response_id", "service_tier", "usage")
+    __slots__ = (
+        "choices",
+        "created",
+        "first_output_at",
+        "model",
+        "output_chunks",
+        "response_id",
+        "service_tier",
+        "usage",
+    )
     object_name = ""
 
     def __init__(self) -> None:
@@ -48,6 +57,7 @@ class StreamState:
         self.usage: Any = None
         self.choices: dict[int, _Choice] = {}
         self.first_output_at: float | None = None
+        self.output_chunks = 0
 
     def _head(self, chunk: Any) -> None:
         self.response_id = get(chunk, "id")
@@ -117,8 +127,10 @@ class ChatStreamState(StreamState):
                 extra = _extra(choice)
                 if extra and extra.get("usage") is not None:  # Moonshot: usage inside the finish choice
                     self.usage = extra["usage"]
-        if produced and self.first_output_at is None:
-            self.first_output_at = perf_counter()
+        if produced:
+            self.output_chunks += 1
+            if self.first_output_at is None:
+                self.first_output_at = perf_counter()
 
     @staticmethod
     def _tool_calls(state: _Choice, deltas: Any) -> None:
@@ -170,8 +182,10 @@ class CompletionStreamState(StreamState):
                 produced = True
             if choice.finish_reason:
                 state.finish_reason = choice.finish_reason
-        if produced and self.first_output_at is None:
-            self.first_output_at = perf_counter()
+        if produced:
+            self.output_chunks += 1
+            if self.first_output_at is None:
+                self.first_output_at = perf_counter()
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
         return {"index": index, "text": "".join(choice.content), "finish_reason": choice.finish_reason}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Fresh machine → the whole test suite. Installs everything it needs under .ci-venvs/ (reused when
+# present), lints, then runs the suite once per supported openai major version: the oldest 1.x we
+# support, the latest 2.x and the latest 3.x. The backend tests (real MLflow and Phoenix servers on
+# 127.0.0.1) run in the 3.x pass. Ends with one summary line over all passes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+VENVS=.ci-venvs
+mkdir -p "$VENVS"
+PIP=(python -m pip install --quiet --disable-pip-version-check)
+
+# openai versions under test; "httpx<0.28" because openai releases before 1.55.3 pass `proxies` to httpx.
+OPENAI_MATRIX=(
+  "1x|openai==1.40.0 httpx<0.28"
+  "2x|openai==2.54.0"
+  "3x|openai==3.57.0"
+)
+
+make_venv() {  # name, extra requirements...
+  local dir="$VENVS/$1"; shift
+  if [ ! -x "$dir/bin/python" ]; then python3 -m venv "$dir" || return 1; fi
+  "$dir/bin/${PIP[0]}" "${PIP[@]:1}" -e ".[test]" "$@"
+}
+
+failed=0
+results=()
+run_pass() {  # name, pytest args...
+  local name=$1; shift
+  echo "== pytest ($name)"
+  "$VENVS/$name/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$VENVS/results-$name.xml" "$@"
+  local rc=$?
+  [ $rc -eq 0 ] || failed=1
+  results+=("$VENVS/results-$name.xml")
+}
+
+echo "== installing test environments"
+for entry in "${OPENAI_MATRIX[@]}"; do
+  name=${entry%%|*}; spec=${entry#*|}
+  # shellcheck disable=SC2086
+  make_venv "$name" $spec ruff || { echo "could not install the $name environment"; exit 1; }
+done
+bash scripts/install-backend-servers.sh || { echo "could not install the MLflow / Phoenix servers"; exit 1; }
+
+echo "== ruff"
+"$VENVS/3x/bin/ruff" check . || failed=1
+"$VENVS/3x/bin/ruff" format --check . || failed=1
+
+run_pass 1x -m "not backends"
+run_pass 2x -m "not backends"
+ARKTRACE_REQUIRE_BACKENDS=1 run_pass 3x
+
+python3 scripts/summarize_junit.py "${results[@]}" || failed=1
+exit $failed

@@ -1,0 +1,145 @@
+"""Estimated call cost from measured token counts and a price table that is data, not code.
+
+The table ships in ``data/prices.json`` (ModelArk list prices, with their source and date). Users
+replace or extend it with ``instrument(prices=...)`` / ``init(prices=...)`` or a JSON file named by
+``ARKTRACE_PRICES_FILE``, and map their own endpoint ids to models under ``"endpoints"``.
+
+A model is looked up by the *response* model (what served the call: an ``ep-…`` request still
+prices right), by longest matching prefix, so ``seed-1-6-flash-250715`` finds ``seed-1-6-flash``
+and not ``seed-1-6``. Unknown model, or no usage: no cost at all, never 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from ._errors import ConfigError
+
+PER_TOKENS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Tier:
+    max_prompt_tokens: int | None
+    input: float
+    cache_hit: float
+    output: float
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    models: dict[str, tuple[Tier, ...]]
+    endpoints: dict[str, str]
+    label: str
+    """Where the prices come from, written on every priced span (``arktrace.cost.price_table``)."""
+
+    def tiers_for(self, response_model: str | None, request_model: str | None) -> tuple[Tier, ...] | None:
+        model = response_model or self.endpoints.get(request_model or "") or request_model
+        if not model:
+            return None
+        best = None
+        for prefix in self.models:
+            if model.startswith(prefix) and (best is None or len(prefix) > len(best)):
+                best = prefix
+        return self.models[best] if best is not None else None
+
+    def cost(
+        self,
+        response_model: str | None,
+        request_model: str | None,
+        prompt: int | None,
+        completion: int | None,
+        cached: int | None,
+    ) -> tuple[float, float] | None:
+        """(prompt cost, completion cost) in USD, or None when the call cannot be priced."""
+        if prompt is None or completion is None:
+            return None
+        tiers = self.tiers_for(response_model, request_model)
+        if not tiers:
+            return None
+        tier = next((t for t in tiers if t.max_prompt_tokens is None or prompt <= t.max_prompt_tokens), None)
+        if tier is None:
+            return None  # longer prompt than any published tier: no guess
+        cached = min(cached or 0, prompt)
+        prompt_cost = (tier.input * (prompt - cached) + tier.cache_hit * cached) / PER_TOKENS
+        return prompt_cost, tier.output * completion / PER_TOKENS
+
+
+def _tiers(source: str, model: str, raw: Any) -> tuple[Tier, ...]:
+    items = raw if isinstance(raw, list) else [raw]
+    tiers = []
+    for item in items:
+        try:
+            limit = item.get("max_prompt_tokens")
+            tiers.append(
+                Tier(
+                    max_prompt_tokens=int(limit) if limit is not None else None,
+                    input=float(item["input"]),
+                    cache_hit=float(item.get("cache_hit", item["input"])),
+                    output=float(item["output"]),
+                )
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise ConfigError(
+                f"{source}: price of {model!r} is not usable: expected "
+                '{"input": <USD per 1M>, "output": <USD per 1M>, "cache_hit": <optional>, '
+                '"max_prompt_tokens": <optional>} or a list of those'
+            ) from None
+    return tuple(sorted(tiers, key=lambda t: t.max_prompt_tokens or float("inf")))
+
+
+def _builtin() -> dict[str, Any]:
+    text = resources.files("arktrace").joinpath("data/prices.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def load_prices(
+    prices: Mapping[str, Any] | str | None = None, env: Mapping[str, str] | None = None
+) -> PriceTable:
+    """The built-in table, updated by a file named in ``ARKTRACE_PRICES_FILE`` and then by ``prices``.
+
+    ``prices`` is either a mapping ``{"models": {...}, "endpoints": {...}}`` (a bare ``{model: price}``
+    mapping is read as ``models``) or the path of a JSON file of that shape.
+    """
+    env = os.environ if env is None else env
+    base = _builtin()
+    models = {m: _tiers("built-in price table", m, p) for m, p in base["models"].items()}
+    endpoints = dict(base.get("endpoints", {}))
+    label = f"arktrace built-in ({base.get('as_of', 'undated')})"
+    overrides: list[tuple[str, Any]] = []
+    path = env.get("ARKTRACE_PRICES_FILE", "").strip()
+    if path:
+        overrides.append((f"ARKTRACE_PRICES_FILE={path!r}", _read_file("ARKTRACE_PRICES_FILE", path)))
+    if isinstance(prices, str):
+        overrides.append((f"prices={prices!r}", _read_file("prices", prices)))
+    elif prices is not None:
+        overrides.append(("prices", prices))
+    for source, data in overrides:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f'{source}: expected a JSON object with "models" and/or "endpoints"')
+        model_prices = data.get("models") if "models" in data or "endpoints" in data else data
+        for model, price in (model_prices or {}).items():
+            models[str(model)] = _tiers(source, str(model), price)
+        for endpoint, model in (data.get("endpoints") or {}).items():
+            endpoints[str(endpoint)] = str(model)
+        label = f"{label} + {source.split('=')[0]}"
+    return PriceTable(models=models, endpoints=endpoints, label=label)
+
+
+def _read_file(name: str, path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as error:
+        raise ConfigError(
+            f"{name}={path!r} cannot be read ({error.strerror}): expected a JSON price file"
+        ) from None
+    except ValueError as error:
+        raise ConfigError(
+            f"{name}={path!r} is not valid JSON ({error}): expected a JSON price file"
+        ) from None
