@@ -10,8 +10,20 @@ or, with your own OpenTelemetry set-up, ``arktrace.instrument(tracer_provider=..
 
 from __future__ import annotations
 
+from ._context import context, current_span_id, current_trace_id
 from ._errors import ConfigError
 from ._instrument import instrument, is_instrumented, uninstrument
+from ._tracing import trace
 from ._version import __version__
 
-__all__ = ["ConfigError", "__version__", "instrument", "is_instrumented", "uninstrument"]
+__all__ = [
+    "ConfigError",
+    "__version__",
+    "context",
+    "current_span_id",
+    "current_trace_id",
+    "instrument",
+    "is_instrumented",
+    "trace",
+    "uninstrument",
+]

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
+from ._context import current_scope
 from ._endpoint import Endpoint
 from ._extract import (
     CHAT,
@@ -80,7 +81,11 @@ class Call:
         headers = kwargs.get("extra_headers")
         self.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
         model = args.get("model")
-        name = f"{op.name} {model}" if model else op.name
+        scope = current_scope()
+        if scope is not None and scope.call_name:
+            name = scope.call_name
+        else:
+            name = f"{op.name} {model}" if model else op.name
         self.start_ns = time_ns()
         self.span = recorder.tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
         self.recording = self.span.is_recording()

@@ -17,6 +17,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from ._call import IN_CALL_KEY, Call, Recorder
+from ._context import ensure_processor
 from ._endpoint import endpoint_for
 from ._extract import CHAT, EMBEDDINGS, TEXT_COMPLETION, Operation
 from ._faults import report_fault
@@ -98,6 +99,9 @@ def instrument(
     with _lock:
         if _state is not None:
             return
+        if tracer_provider is not None:
+            ensure_processor(tracer_provider)
+        ensure_processor(trace.get_tracer_provider())
         recorder = Recorder(
             tracer=trace.get_tracer("arktrace", __version__, tracer_provider, schema_url=SCHEMA_URL),
             metrics=Metrics(meter_provider),
@@ -129,6 +133,12 @@ def uninstrument() -> None:
 
 def is_instrumented() -> bool:
     return _state is not None
+
+
+def current_recorder() -> Recorder | None:
+    """What instrument() set up (tracer, settings, ...), or None when not instrumented."""
+    state = _state
+    return state.recorder if state is not None else None
 
 
 def _find_patch_points() -> list[tuple[type, str, Operation]]:
