@@ -60,10 +60,10 @@ def test_threads_do_not_share_scopes(server, provider, spans):
 
     def worker(n):
         try:
-            with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as c:
-                with arktrace.context(user_id=f"user-{n}"):
-                    barrier.wait()
-                    c.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": f"n{n}"}])
+            c = openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0)
+            with c, arktrace.context(user_id=f"user-{n}"):
+                barrier.wait()
+                c.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": f"n{n}"}])
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
