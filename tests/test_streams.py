@@ -23,7 +23,7 @@ TOOL = {
 
 
 def _helper(client):
-    """The ``.stream()`` helper: on ``chat.completions`` since openai 1.92, on ``beta`` before."""
+    """The ``.stream()`` helper: on ``chat.completions`` in later releases, on ``beta`` in older 1.x."""
     completions = client.chat.completions
     return completions if hasattr(completions, "stream") else client.beta.chat.completions
 

@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - very old opentelemetry-api
 _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
     ("resources.chat.completions", "Completions", "create", CHAT),
     ("resources.chat.completions", "AsyncCompletions", "create", CHAT),
-    # .parse() posts directly in openai >= 1.92 and 2.x/3.x; in older releases it calls create(), and
+    # .parse() posts directly in later 1.x, 2.x and 3.x; in older 1.x (1.40) it calls create(), and
     # the in-call guard keeps that at one span.
     ("resources.chat.completions", "Completions", "parse", CHAT),
     ("resources.chat.completions", "AsyncCompletions", "parse", CHAT),
@@ -168,7 +168,10 @@ def _make_wrapper(
         ):
             return None, kwargs
         try:
-            call = Call(state.recorder, op, kwargs, endpoint_for(instance._client.base_url))
+            client = instance._client
+            # openai clients expose base_url; the Ark SDK clients keep only _base_url
+            base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
+            call = Call(state.recorder, op, kwargs, endpoint_for(base_url))
             return call, call.request_kwargs(kwargs)
         except Exception:
             report_fault("starting a span")
