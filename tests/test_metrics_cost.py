@@ -165,3 +165,13 @@ def test_bad_price_file_is_a_clear_error(tmp_path):
         load_prices(env={"ARKTRACE_PRICES_FILE": str(bad)})
     with pytest.raises(ConfigError, match=r"ARKTRACE_PRICES_FILE='/nonexistent\.json' cannot be read"):
         load_prices(env={"ARKTRACE_PRICES_FILE": "/nonexistent.json"})
+
+
+def test_time_per_chunk_only_for_streams_that_ran_to_the_end(client, reader, spans):
+    stream = client.chat.completions.create(model=ENDPOINT, messages=QUESTION, stream=True)
+    next(stream)
+    next(stream)
+    stream.close()
+    points = _points(reader)
+    assert "gen_ai.client.operation.time_per_output_chunk" not in points
+    assert points["gen_ai.client.operation.time_to_first_chunk"][0][1].count == 1

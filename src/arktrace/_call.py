@@ -151,8 +151,14 @@ class Call:
         """End with what is already known (a stream closed before it started, a raw response)."""
         self._end({})
 
-    def end_stream(self, state: StreamState, error: BaseException | None = None) -> None:
-        """End a stream's span with what it actually delivered (all of it, or up to an early close)."""
+    def end_stream(
+        self, state: StreamState, error: BaseException | None = None, complete: bool = False
+    ) -> None:
+        """End a stream's span with what it actually delivered (all of it, or up to an early close).
+
+        ``complete``: the stream ran to its end, so the gaps between chunks are the provider's pace
+        (an early close or a drop would stretch the last gap to whenever the caller let go).
+        """
         if self.ended:
             return
         attrs: dict[str, Any] = {}
@@ -169,7 +175,7 @@ class Call:
                 attrs["langfuse.observation.completion_start_time"] = datetime.fromtimestamp(
                     first_ns / 1e9, tz=timezone.utc
                 ).isoformat()
-                if state.output_chunks > 1:
+                if complete and state.output_chunks > 1:
                     per_chunk = (perf_counter() - state.first_output_at) / (state.output_chunks - 1)
         except Exception:
             report_fault("extracting stream attributes")
@@ -302,7 +308,7 @@ class ObservedStream:
             try:
                 chunk = self._inner.__next__()
             except StopIteration:
-                self._call.end_stream(self._state)
+                self._call.end_stream(self._state, complete=True)
                 raise
             except BaseException as error:
                 self._call.end_stream(self._state, error)
@@ -322,7 +328,7 @@ class ObservedStream:
             try:
                 chunk = await self._inner.__anext__()
             except StopAsyncIteration:
-                self._call.end_stream(self._state)
+                self._call.end_stream(self._state, complete=True)
                 raise
             except BaseException as error:
                 self._call.end_stream(self._state, error)
