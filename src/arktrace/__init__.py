@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._context import context, current_span_id, current_trace_id
 from ._errors import ConfigError
 from ._instrument import instrument, is_instrumented, uninstrument
+from ._setup import flush, init, shutdown
 from ._tracing import trace
 from ._version import __version__
 
@@ -22,8 +23,11 @@ __all__ = [
     "context",
     "current_span_id",
     "current_trace_id",
+    "flush",
+    "init",
     "instrument",
     "is_instrumented",
+    "shutdown",
     "trace",
     "uninstrument",
 ]

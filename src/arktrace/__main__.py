@@ -12,8 +12,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run instrumented calls against the bundled server and show their spans")
+    # `check` parses its own options (and --help): everything after the word goes to it
     commands.add_parser(
-        "check", help="send one test span to each configured backend and report what happened"
+        "check", add_help=False, help="send one test span to each configured backend and report what happened"
     )
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":

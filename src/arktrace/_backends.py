@@ -1,0 +1,665 @@
+"""Backend presets: which environment variables turn into which OTLP endpoint and headers.
+
+Everything in this module is pure: it reads a mapping of environment variables (``os.environ`` by default)
+and returns plain data or raises :class:`~arktrace.ConfigError`. No network I/O, no global state, no
+logging, so every preset can be tested as a table. ``arktrace._setup`` turns the result into exporters and
+``arktrace._check`` into test requests.
+
+Backends and the variables they read:
+
+=============  =====================================================================================
+openobserve    OPENOBSERVE_URL, OPENOBSERVE_ORG, OPENOBSERVE_AUTH_TOKEN, OPENOBSERVE_TRACES_STREAM_NAME,
+               OPENOBSERVE_TIMEOUT, OPENOBSERVE_ENABLED
+langfuse       LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, LANGFUSE_BASE_URL (or the older LANGFUSE_HOST)
+mlflow         MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID or MLFLOW_EXPERIMENT_NAME, MLFLOW_TRACKING_TOKEN,
+               MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD
+phoenix        PHOENIX_COLLECTOR_ENDPOINT, PHOENIX_API_KEY, PHOENIX_PROJECT_NAME
+datakit        ARKTRACE_DATAKIT_URL (default http://127.0.0.1:9529/otel)
+otlp           OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT / _HEADERS / _TIMEOUT / _PROTOCOL
+console        (none; spans are written to stderr)
+=============  =====================================================================================
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Callable
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from arktrace._errors import ConfigError, mask_secret
+
+__all__ = [
+    "BACKEND_NAMES",
+    "PRESETS",
+    "BackendConfig",
+    "Preset",
+    "detect_backends",
+    "display_url",
+    "env_flag",
+    "exporter_headers",
+    "parse_backend_names",
+    "resolve_backends",
+    "summarize",
+]
+
+PROTOBUF = "application/x-protobuf"
+DEFAULT_TIMEOUT = 10.0
+DATAKIT_DEFAULT_URL = "http://127.0.0.1:9529/otel"
+OPENOBSERVE_DEFAULT_URL = "http://localhost:5080"
+LANGFUSE_DEFAULT_URL = "https://cloud.langfuse.com"
+PHOENIX_DEFAULT_URL = "http://localhost:6006"
+OTLP_DEFAULT_URL = "http://localhost:4318"
+LANGFUSE_INGESTION_VERSION = "4"
+
+# Header values that are safe to show in logs and in ``arktrace check``; every other value is masked.
+_PUBLIC_HEADERS = frozenset(
+    {
+        "stream-name",
+        "x-langfuse-ingestion-version",
+        "x-mlflow-experiment-id",
+        "x-project-name",
+        "content-type",
+        "content-encoding",
+        "user-agent",
+    }
+)
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """One resolved export target. Header names are lower case."""
+
+    name: str
+    traces_endpoint: str | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    metrics_endpoint: str | None = None
+    metrics_headers: Mapping[str, str] | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    # MLflow only: the tracking server and an experiment name still to be resolved to an id over REST.
+    tracking_uri: str | None = None
+    mlflow_experiment_name: str | None = None
+    # Environment variables that hold this backend's credentials and location, for error hints.
+    auth_vars: tuple[str, ...] = ()
+    location_vars: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def accepts_metrics(self) -> bool:
+        return self.metrics_endpoint is not None
+
+    @property
+    def effective_metrics_headers(self) -> Mapping[str, str]:
+        return self.headers if self.metrics_headers is None else self.metrics_headers
+
+    def with_mlflow_experiment_id(self, experiment_id: str) -> BackendConfig:
+        headers = dict(self.headers)
+        headers["x-mlflow-experiment-id"] = experiment_id
+        return replace(self, headers=headers, mlflow_experiment_name=None)
+
+    def secrets(self) -> list[str]:
+        """Every header value that must never appear in anything printed or logged."""
+        found = []
+        for headers in (self.headers, self.metrics_headers or {}):
+            for key, value in headers.items():
+                if key not in _PUBLIC_HEADERS and value:
+                    found.append(value)
+                    # A Basic/Bearer value's credential part on its own is just as secret.
+                    _scheme, sep, rest = value.partition(" ")
+                    if sep and rest:
+                        found.append(rest)
+        return found
+
+
+@dataclass(frozen=True)
+class Preset:
+    """How one backend reads its settings."""
+
+    name: str
+    title: str
+    env_vars: tuple[str, ...]
+    detect_vars: tuple[str, ...]
+    metrics: bool
+    build: Callable[[Mapping[str, str]], BackendConfig]
+    disabled_by: Callable[[Mapping[str, str]], bool] = lambda env: False
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    """A variable's value, stripped; empty counts as unset (``KEY=`` lines in .env files are common)."""
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def display_url(url: str) -> str:
+    """A URL for logs: a password in the user-info part and the query string are masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if "@" not in netloc and not parts.query:
+        return url
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:****@{hostport}" if ":" in userinfo else f"****@{hostport}"
+    query = "****" if parts.query else ""
+    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, ""))
+
+
+def _http_url(var: str, value: str, example: str) -> SplitResult:
+    """Validate that ``value`` is an absolute http(s) URL; return its parts without trailing slash."""
+    expected = f"an http:// or https:// URL such as {example}"
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ConfigError(var, repr(display_url(value)), expected) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        hint = ""
+        if not parts.scheme or "://" not in value:
+            hint = " (the scheme is missing)"
+        raise ConfigError(var, f"{display_url(value)!r}{hint}", expected)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(var, repr(display_url(value)), expected + " with a numeric port") from None
+    return parts._replace(path=parts.path.rstrip("/"), fragment="")
+
+
+def _join(base: SplitResult, path: str) -> str:
+    return urlunsplit(base._replace(path=base.path + path))
+
+
+def _timeout(env: Mapping[str, str], *names: str, default: float = DEFAULT_TIMEOUT) -> float:
+    for name in names:
+        raw = _get(env, name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(name, repr(raw), "a number of seconds such as 10") from None
+        if not value > 0:
+            raise ConfigError(name, repr(raw), "a positive number of seconds such as 10")
+        return value
+    return default
+
+
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Parse a boolean environment variable (true/false, 1/0, yes/no, on/off)."""
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, repr(raw), "true or false")
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+# --------------------------------------------------------------------------------------------- presets
+
+
+def _openobserve(env: Mapping[str, str]) -> BackendConfig:
+    token = _get(env, "OPENOBSERVE_AUTH_TOKEN")
+    if token is None:
+        raise ConfigError(
+            "OPENOBSERVE_AUTH_TOKEN",
+            None,
+            "the full Authorization value from OpenObserve's ingestion page, "
+            "e.g. 'Basic <base64 of user:password>'",
+        )
+    if " " not in token:
+        raise ConfigError(
+            "OPENOBSERVE_AUTH_TOKEN",
+            repr(mask_secret(token)) + " (no scheme word)",
+            "the full Authorization value including its scheme, e.g. 'Basic <base64 of user:password>'",
+        )
+    raw_url = _get(env, "OPENOBSERVE_URL") or OPENOBSERVE_DEFAULT_URL
+    base = _http_url("OPENOBSERVE_URL", raw_url, "https://api.openobserve.ai")
+    if re.search(r"/api(/|$)", base.path):
+        raise ConfigError(
+            "OPENOBSERVE_URL",
+            repr(display_url(raw_url)),
+            "the server's base URL without /api/<org>/… (set the organisation in OPENOBSERVE_ORG)",
+        )
+    org = _get(env, "OPENOBSERVE_ORG") or "default"
+    if "/" in org or " " in org:
+        raise ConfigError("OPENOBSERVE_ORG", repr(org), "an organisation id without '/' or spaces")
+    stream = _get(env, "OPENOBSERVE_TRACES_STREAM_NAME") or "default"
+    auth = {"authorization": token}
+    return BackendConfig(
+        name="openobserve",
+        traces_endpoint=_join(base, f"/api/{org}/v1/traces"),
+        headers={**auth, "stream-name": stream},
+        metrics_endpoint=_join(base, f"/api/{org}/v1/metrics"),
+        # Metrics: one stream per metric name, so no stream-name header.
+        metrics_headers=auth,
+        timeout=_timeout(env, "OPENOBSERVE_TIMEOUT"),
+        auth_vars=("OPENOBSERVE_AUTH_TOKEN",),
+        location_vars=("OPENOBSERVE_URL", "OPENOBSERVE_ORG"),
+    )
+
+
+def _openobserve_disabled(env: Mapping[str, str]) -> bool:
+    return not env_flag(env, "OPENOBSERVE_ENABLED", True)
+
+
+def _langfuse(env: Mapping[str, str]) -> BackendConfig:
+    public = _get(env, "LANGFUSE_PUBLIC_KEY")
+    secret = _get(env, "LANGFUSE_SECRET_KEY")
+    if public is None and secret is None:
+        raise ConfigError(
+            "LANGFUSE_PUBLIC_KEY",
+            None,
+            "the project's key pair in LANGFUSE_PUBLIC_KEY (pk-lf-…) and LANGFUSE_SECRET_KEY (sk-lf-…)",
+        )
+    if secret is None:
+        raise ConfigError(
+            "LANGFUSE_SECRET_KEY",
+            None,
+            f"the secret half (sk-lf-…) of the key pair whose public key {public!r} "
+            "is in LANGFUSE_PUBLIC_KEY",
+        )
+    if public is None:
+        raise ConfigError(
+            "LANGFUSE_PUBLIC_KEY",
+            None,
+            "the public half (pk-lf-…) of the key pair whose secret key is in LANGFUSE_SECRET_KEY",
+        )
+    if public.startswith("sk-lf-") or secret.startswith("pk-lf-"):
+        raise ConfigError(
+            "LANGFUSE_PUBLIC_KEY",
+            f"{mask_secret(public)!r} (it looks like a secret key)",
+            "the pk-lf-… key in LANGFUSE_PUBLIC_KEY and the sk-lf-… key in LANGFUSE_SECRET_KEY; "
+            "they look swapped",
+        )
+    var = "LANGFUSE_BASE_URL" if _get(env, "LANGFUSE_BASE_URL") else "LANGFUSE_HOST"
+    raw_url = _get(env, var) or LANGFUSE_DEFAULT_URL
+    base = _http_url(var, raw_url, LANGFUSE_DEFAULT_URL)
+    return BackendConfig(
+        name="langfuse",
+        traces_endpoint=_join(base, "/api/public/otel/v1/traces"),
+        headers={
+            "authorization": _basic(public, secret),
+            # Real-time write path: traces show up in the UI within seconds.
+            "x-langfuse-ingestion-version": LANGFUSE_INGESTION_VERSION,
+        },
+        auth_vars=("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"),
+        location_vars=(var,),
+    )
+
+
+def _mlflow(env: Mapping[str, str]) -> BackendConfig:
+    raw_uri = _get(env, "MLFLOW_TRACKING_URI")
+    if raw_uri is None:
+        raise ConfigError(
+            "MLFLOW_TRACKING_URI", None, "the tracking server's URL, e.g. http://localhost:5000"
+        )
+    try:
+        scheme = urlsplit(raw_uri).scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme not in ("http", "https"):
+        raise ConfigError(
+            "MLFLOW_TRACKING_URI",
+            repr(display_url(raw_uri)),
+            "an http:// or https:// MLflow tracking server (>= 3.6) such as http://localhost:5000; "
+            "file:, sqlite: and databricks URIs cannot receive OTLP (choose backends with ARKTRACE_BACKENDS)",
+        )
+    base = _http_url("MLFLOW_TRACKING_URI", raw_uri, "http://localhost:5000")
+    tracking_uri = urlunsplit(base)
+    headers: dict[str, str] = {}
+    auth_vars: tuple[str, ...] = ()
+    token = _get(env, "MLFLOW_TRACKING_TOKEN")
+    user = _get(env, "MLFLOW_TRACKING_USERNAME")
+    password = _get(env, "MLFLOW_TRACKING_PASSWORD")
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+        auth_vars = ("MLFLOW_TRACKING_TOKEN",)
+    elif user is not None or password is not None:
+        if user is None or password is None:
+            missing = "MLFLOW_TRACKING_USERNAME" if user is None else "MLFLOW_TRACKING_PASSWORD"
+            raise ConfigError(
+                missing, None, "both MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or neither"
+            )
+        headers["authorization"] = _basic(user, password)
+        auth_vars = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+    experiment_id = _get(env, "MLFLOW_EXPERIMENT_ID")
+    experiment_name = _get(env, "MLFLOW_EXPERIMENT_NAME")
+    notes: tuple[str, ...] = ()
+    if experiment_id is not None:
+        if any(ch.isspace() or ch == "/" for ch in experiment_id):
+            raise ConfigError("MLFLOW_EXPERIMENT_ID", repr(experiment_id), "an experiment id such as 1")
+        headers["x-mlflow-experiment-id"] = experiment_id
+        experiment_name = None
+    elif experiment_name is None:
+        headers["x-mlflow-experiment-id"] = "0"
+        notes = ("experiment 0 (Default); set MLFLOW_EXPERIMENT_NAME or MLFLOW_EXPERIMENT_ID to choose",)
+    return BackendConfig(
+        name="mlflow",
+        traces_endpoint=_join(base, "/v1/traces"),
+        headers=headers,
+        tracking_uri=tracking_uri,
+        mlflow_experiment_name=experiment_name,
+        auth_vars=auth_vars,
+        location_vars=("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"),
+        notes=notes,
+    )
+
+
+def _phoenix(env: Mapping[str, str]) -> BackendConfig:
+    raw_url = _get(env, "PHOENIX_COLLECTOR_ENDPOINT") or PHOENIX_DEFAULT_URL
+    base = _http_url("PHOENIX_COLLECTOR_ENDPOINT", raw_url, PHOENIX_DEFAULT_URL)
+    if base.path.endswith("/v1/traces"):
+        base = base._replace(path=base.path[: -len("/v1/traces")])
+    headers: dict[str, str] = {}
+    api_key = _get(env, "PHOENIX_API_KEY")
+    if api_key is not None:
+        headers["authorization"] = f"Bearer {api_key}"
+    project = _get(env, "PHOENIX_PROJECT_NAME")
+    if project is not None:
+        headers["x-project-name"] = project
+    return BackendConfig(
+        name="phoenix",
+        traces_endpoint=_join(base, "/v1/traces"),
+        headers=headers,
+        auth_vars=("PHOENIX_API_KEY",),
+        location_vars=("PHOENIX_COLLECTOR_ENDPOINT",),
+    )
+
+
+def _datakit(env: Mapping[str, str]) -> BackendConfig:
+    raw_url = _get(env, "ARKTRACE_DATAKIT_URL") or DATAKIT_DEFAULT_URL
+    base = _http_url("ARKTRACE_DATAKIT_URL", raw_url, DATAKIT_DEFAULT_URL)
+    for suffix in ("/v1/traces", "/v1/metrics"):
+        if base.path.endswith(suffix):
+            base = base._replace(path=base.path[: -len(suffix)])
+    if not base.path:
+        # DataKit serves OTLP under /otel only.
+        base = base._replace(path="/otel")
+    return BackendConfig(
+        name="datakit",
+        traces_endpoint=_join(base, "/v1/traces"),
+        metrics_endpoint=_join(base, "/v1/metrics"),
+        location_vars=("ARKTRACE_DATAKIT_URL",),
+    )
+
+
+def _parse_otlp_headers(env: Mapping[str, str], var: str) -> dict[str, str]:
+    from opentelemetry.util.re import parse_env_headers
+
+    raw = env.get(var, "")
+    return {key.lower(): value for key, value in parse_env_headers(raw, liberal=True).items()}
+
+
+def _otlp(env: Mapping[str, str]) -> BackendConfig:
+    for var in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = _get(env, var)
+        if protocol is not None:
+            if protocol.lower() != "http/protobuf":
+                raise ConfigError(
+                    var,
+                    repr(protocol),
+                    "http/protobuf (arktrace sends OTLP over HTTP with protobuf, usually to port 4318)",
+                )
+            break
+    base_raw = _get(env, "OTEL_EXPORTER_OTLP_ENDPOINT")
+    traces_raw = _get(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    metrics_raw = _get(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    base = _http_url("OTEL_EXPORTER_OTLP_ENDPOINT", base_raw, OTLP_DEFAULT_URL) if base_raw else None
+    if traces_raw is not None:
+        traces = urlunsplit(
+            _http_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces_raw, OTLP_DEFAULT_URL + "/v1/traces")
+        )
+    else:
+        traces = _join(base or urlsplit(OTLP_DEFAULT_URL), "/v1/traces")
+    metrics: str | None
+    if metrics_raw is not None:
+        metrics = urlunsplit(
+            _http_url("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", metrics_raw, OTLP_DEFAULT_URL + "/v1/metrics")
+        )
+    elif base is not None or traces_raw is None:
+        metrics = _join(base or urlsplit(OTLP_DEFAULT_URL), "/v1/metrics")
+    else:
+        # Only a traces endpoint was given: do not guess where metrics should go.
+        metrics = None
+    trace_headers_var = (
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+        if _get(env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+        else "OTEL_EXPORTER_OTLP_HEADERS"
+    )
+    metric_headers_var = (
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS"
+        if _get(env, "OTEL_EXPORTER_OTLP_METRICS_HEADERS")
+        else "OTEL_EXPORTER_OTLP_HEADERS"
+    )
+    return BackendConfig(
+        name="otlp",
+        traces_endpoint=traces,
+        headers=_parse_otlp_headers(env, trace_headers_var),
+        metrics_endpoint=metrics,
+        metrics_headers=_parse_otlp_headers(env, metric_headers_var),
+        timeout=_timeout(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"),
+        auth_vars=(trace_headers_var,),
+        location_vars=("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    )
+
+
+def _console(env: Mapping[str, str]) -> BackendConfig:
+    return BackendConfig(name="console", traces_endpoint=None)
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="openobserve",
+            title="OpenObserve",
+            env_vars=(
+                "OPENOBSERVE_URL",
+                "OPENOBSERVE_ORG",
+                "OPENOBSERVE_AUTH_TOKEN",
+                "OPENOBSERVE_TRACES_STREAM_NAME",
+                "OPENOBSERVE_TIMEOUT",
+                "OPENOBSERVE_ENABLED",
+            ),
+            detect_vars=("OPENOBSERVE_AUTH_TOKEN",),
+            metrics=True,
+            build=_openobserve,
+            disabled_by=_openobserve_disabled,
+        ),
+        Preset(
+            name="langfuse",
+            title="Langfuse",
+            env_vars=("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL", "LANGFUSE_HOST"),
+            detect_vars=("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"),
+            metrics=False,
+            build=_langfuse,
+        ),
+        Preset(
+            name="mlflow",
+            title="MLflow",
+            env_vars=(
+                "MLFLOW_TRACKING_URI",
+                "MLFLOW_EXPERIMENT_ID",
+                "MLFLOW_EXPERIMENT_NAME",
+                "MLFLOW_TRACKING_TOKEN",
+                "MLFLOW_TRACKING_USERNAME",
+                "MLFLOW_TRACKING_PASSWORD",
+            ),
+            detect_vars=("MLFLOW_TRACKING_URI",),
+            metrics=False,
+            build=_mlflow,
+        ),
+        Preset(
+            name="phoenix",
+            title="Arize Phoenix",
+            env_vars=("PHOENIX_COLLECTOR_ENDPOINT", "PHOENIX_API_KEY", "PHOENIX_PROJECT_NAME"),
+            detect_vars=("PHOENIX_COLLECTOR_ENDPOINT", "PHOENIX_API_KEY"),
+            metrics=False,
+            build=_phoenix,
+        ),
+        Preset(
+            name="datakit",
+            title="Guance DataKit",
+            env_vars=("ARKTRACE_DATAKIT_URL",),
+            detect_vars=("ARKTRACE_DATAKIT_URL",),
+            metrics=True,
+            build=_datakit,
+        ),
+        Preset(
+            name="otlp",
+            title="OTLP endpoint",
+            env_vars=(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+            ),
+            detect_vars=("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+            metrics=True,
+            build=_otlp,
+        ),
+        Preset(
+            name="console",
+            title="Console (stderr)",
+            env_vars=(),
+            detect_vars=(),
+            metrics=False,
+            build=_console,
+        ),
+    )
+}
+
+BACKEND_NAMES: tuple[str, ...] = tuple(PRESETS)
+
+_ALIASES = {
+    "o2": "openobserve",
+    "arize": "phoenix",
+    "arize-phoenix": "phoenix",
+    "guance": "datakit",
+    "otel": "otlp",
+    "otlp-http": "otlp",
+    "stderr": "console",
+}
+
+
+# --------------------------------------------------------------------------------------------- selection
+
+
+def parse_backend_names(value: str | Sequence[str], setting: str) -> list[str]:
+    """Normalise a backend selection (comma/space separated string or list); unknown names raise."""
+    items = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value)
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(
+                setting, repr(item), f"backend names as strings, from: {', '.join(BACKEND_NAMES)}"
+            )
+        name = item.strip().lower()
+        if not name:
+            continue
+        if name == "none":
+            continue
+        name = _ALIASES.get(name, name)
+        if name not in PRESETS:
+            raise ConfigError(
+                setting,
+                f"{item!r} in {value!r}",
+                f"backend names from: {', '.join(BACKEND_NAMES)} (or 'none')",
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def detect_backends(env: Mapping[str, str]) -> list[str]:
+    """The backends whose credentials or endpoint variables are present, in preset order."""
+    found = []
+    for preset in PRESETS.values():
+        if any(_get(env, var) for var in preset.detect_vars) and not preset.disabled_by(env):
+            found.append(preset.name)
+    return found
+
+
+def resolve_backends(
+    backends: str | Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    setting: str = "backends",
+) -> tuple[list[BackendConfig], str]:
+    """Choose and validate backends.
+
+    Returns the configurations and where the choice came from: ``setting`` (the argument),
+    ``"ARKTRACE_BACKENDS"`` or ``"detected"``. Raises :class:`ConfigError` for unknown names and for any
+    selected backend whose settings are incomplete or malformed.
+    """
+    env = os.environ if env is None else env
+    if backends is not None:
+        names, source = parse_backend_names(backends, setting), setting
+    elif _get(env, "ARKTRACE_BACKENDS") is not None:
+        names, source = (
+            parse_backend_names(env["ARKTRACE_BACKENDS"], "ARKTRACE_BACKENDS"),
+            "ARKTRACE_BACKENDS",
+        )
+    else:
+        names, source = detect_backends(env), "detected"
+    return [PRESETS[name].build(env) for name in names], source
+
+
+def exporter_headers(
+    config: BackendConfig, signal: str, env: Mapping[str, str] | None = None
+) -> dict[str, str | None]:
+    """Headers to hand to an OTLP/HTTP exporter for ``signal`` ("traces" or "metrics").
+
+    opentelemetry-exporter-otlp-proto-http merges ``OTEL_EXPORTER_OTLP_HEADERS`` (or the signal-specific
+    variable) into every exporter it builds, whatever headers are passed. Those headers belong to the generic
+    OTLP endpoint: sending them to Langfuse or MLflow would leak that endpoint's credentials. Every such key
+    that this backend does not set itself is mapped to ``None``, which the exporter's HTTP session drops.
+    """
+    env = os.environ if env is None else env
+    own = dict(config.headers if signal == "traces" else config.effective_metrics_headers)
+    specific = f"OTEL_EXPORTER_OTLP_{signal.upper()}_HEADERS"
+    leaked = _parse_otlp_headers(env, specific if _get(env, specific) else "OTEL_EXPORTER_OTLP_HEADERS")
+    headers: dict[str, str | None] = {key: None for key in leaked if key not in own}
+    headers.update(own)
+    return headers
+
+
+def summarize(config: BackendConfig, metrics: bool = True) -> str:
+    """One human-readable description with every secret masked."""
+    if config.traces_endpoint is None:
+        return f"{config.name} (stderr)"
+    shown = []
+    for key, value in config.headers.items():
+        shown.append(f"{key}: {value if key in _PUBLIC_HEADERS else mask_secret(value)}")
+    if config.mlflow_experiment_name is not None:
+        shown.append(f"experiment name: {config.mlflow_experiment_name}")
+    detail = [display_url(config.traces_endpoint)]
+    if shown:
+        detail.append(", ".join(shown))
+    if metrics and config.metrics_endpoint:
+        detail.append("metrics to " + display_url(config.metrics_endpoint))
+    else:
+        detail.append("no metrics")
+    detail.extend(config.notes)
+    return f"{config.name} ({'; '.join(detail)})"

@@ -1,0 +1,257 @@
+"""``arktrace check``: send one test span to each configured backend and say, in plain words, what happened.
+
+Uses the same configuration as ``arktrace.init()`` (``.env``, ``ARKTRACE_BACKENDS`` or detection) and the
+same wire format (OTLP/HTTP protobuf), but posts with urllib so that the answer's status can be reported.
+Exit code 0 when every backend accepted its span, 1 when any did not (or none is configured), 2 for a
+configuration error. Secrets are masked in everything printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from arktrace._backends import PROTOBUF, BackendConfig, display_url, resolve_backends
+from arktrace._errors import ConfigError, mask_secret
+from arktrace._setup import build_resource, resolve_mlflow_experiment
+
+__all__ = ["CheckResult", "check_backend", "explain_status", "run_check"]
+
+DEFAULT_TIMEOUT = 10.0
+_PUBLIC = ("stream-name", "x-langfuse-ingestion-version", "x-mlflow-experiment-id", "x-project-name")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    backend: str
+    ok: bool
+    message: str
+    status: int | None = None
+    endpoint: str | None = None
+
+
+# ------------------------------------------------------------------------------------------ wording
+
+
+def _vars(names: Sequence[str]) -> str:
+    return ", ".join(names) if names else "the backend's settings"
+
+
+def explain_status(config: BackendConfig, status: int, location: str | None = None) -> tuple[bool, str]:
+    """Plain words for an HTTP status answered to the test span."""
+    if 200 <= status < 300:
+        detail = "test span accepted"
+        experiment = config.headers.get("x-mlflow-experiment-id")
+        if experiment is not None:
+            detail += f" into experiment {experiment}"
+        project = config.headers.get("x-project-name")
+        if project is not None:
+            detail += f" into project {project}"
+        return True, f"OK (HTTP {status}): {detail}"
+    if status in (401, 403):
+        return False, (
+            f"HTTP {status}: credentials rejected. Check {_vars(config.auth_vars)}"
+            + (
+                " (and that LANGFUSE_BASE_URL is the region of these keys)"
+                if config.name == "langfuse"
+                else ""
+            )
+        )
+    if status == 404:
+        what = {
+            "openobserve": "wrong organisation or path: check OPENOBSERVE_URL and OPENOBSERVE_ORG",
+            "mlflow": "unknown experiment, or not an MLflow >= 3.6 server: check MLFLOW_EXPERIMENT_ID / "
+            "MLFLOW_EXPERIMENT_NAME and MLFLOW_TRACKING_URI",
+            "datakit": "wrong path: check ARKTRACE_DATAKIT_URL and that DataKit's opentelemetry input is on",
+        }.get(config.name, f"wrong path: check {_vars(config.location_vars)}")
+        return False, f"HTTP 404: {what}"
+    if status == 422:
+        return False, "HTTP 422: missing experiment header (x-mlflow-experiment-id): set MLFLOW_EXPERIMENT_ID"
+    if status == 405:
+        return False, f"HTTP 405: this URL does not take OTLP traces: check {_vars(config.location_vars)}"
+    if status in (400, 415):
+        return (
+            False,
+            f"HTTP {status}: the server rejected the OTLP protobuf payload (is this an OTLP endpoint?)",
+        )
+    if 300 <= status < 400:
+        target = f" to {display_url(location)}" if location else ""
+        return False, (
+            f"HTTP {status}: redirected{target}; exporters do not follow redirects: "
+            f"set {_vars(config.location_vars)} to the final URL (https instead of http?)"
+        )
+    if status == 429:
+        return False, "HTTP 429: rate limited by the backend; try again later"
+    if status >= 500:
+        return False, f"HTTP {status}: the backend failed (server error); see its logs"
+    return False, f"HTTP {status}: unexpected answer"
+
+
+def _explain_error(error: BaseException, url: str, timeout: float) -> str:
+    parts = urlsplit(url)
+    where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    if isinstance(reason, ConnectionRefusedError):
+        return f"connection refused: nothing is listening at {where} (is the server running?)"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return f"timeout: no answer from {where} within {timeout:g} s"
+    if isinstance(reason, socket.gaierror):
+        return f"host not found: {parts.hostname!r} does not resolve (check the URL)"
+    if isinstance(reason, ssl.SSLError):
+        return f"TLS error talking to {where}: {reason}"
+    if isinstance(reason, (ConnectionResetError, http.client.RemoteDisconnected)):
+        return f"connection closed by {where} without an answer (wrong port or protocol?)"
+    return f"cannot reach {where}: {reason}"
+
+
+# ------------------------------------------------------------------------------------------ sending
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _test_payload() -> tuple[bytes, str]:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    resource = build_resource()
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = build_resource(service_name="arktrace-check")
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("arktrace.check").start_as_current_span("arktrace check") as span:
+        span.set_attribute("arktrace.check", True)
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    payload = encode_spans(exporter.get_finished_spans()).SerializeToString()
+    provider.shutdown()
+    return payload, trace_id
+
+
+def check_backend(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> CheckResult:
+    """Send one test span to ``config`` and classify the outcome. Never raises for network problems."""
+    if config.traces_endpoint is None:
+        return CheckResult(config.name, True, "OK: spans are written to stderr; nothing to check")
+    try:
+        config = resolve_mlflow_experiment(config, timeout=min(timeout, 5.0))
+    except ConfigError as error:
+        network_error = getattr(error, "network_error", None)
+        if network_error is not None and config.tracking_uri is not None:
+            reason = _explain_error(network_error, config.tracking_uri, timeout)
+            return CheckResult(config.name, False, f"MLflow experiment lookup: {reason}")
+        return CheckResult(config.name, False, f"MLflow experiment lookup failed: {error}")
+    payload, trace_id = _test_payload()
+    headers = {key: value for key, value in config.headers.items()}
+    headers["content-type"] = PROTOBUF
+    headers["user-agent"] = "arktrace-check"
+    request = urllib.request.Request(config.traces_endpoint, data=payload, headers=headers, method="POST")
+    started = time.monotonic()
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            status, location = response.status, None
+            response.read()
+    except urllib.error.HTTPError as error:
+        status, location = error.code, error.headers.get("location") if error.headers else None
+        error.close()
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        return CheckResult(
+            config.name, False, _explain_error(error, config.traces_endpoint, timeout), None, None
+        )
+    ok, message = explain_status(config, status, location)
+    if ok:
+        message += f"; trace id {trace_id}, {1000 * (time.monotonic() - started):.0f} ms"
+    return CheckResult(config.name, ok, message, status, config.traces_endpoint)
+
+
+# ------------------------------------------------------------------------------------------ command
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "****")
+    return text
+
+
+def _shown_headers(config: BackendConfig) -> str:
+    shown = [f"{k}: {v if k in _PUBLIC else mask_secret(v)}" for k, v in config.headers.items()]
+    return ", ".join(shown) if shown else "(none)"
+
+
+def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of ``arktrace check``; returns the process exit code."""
+    out = sys.stdout if out is None else out
+    parser = argparse.ArgumentParser(
+        prog="arktrace check",
+        description="Send one test span to each configured backend and report what happened.",
+    )
+    parser.add_argument(
+        "--backend",
+        "-b",
+        action="append",
+        metavar="NAME",
+        help="backend to check (repeatable or comma-separated); default: ARKTRACE_BACKENDS, else detected",
+    )
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per request (10)")
+    parser.add_argument(
+        "--no-dotenv", action="store_true", help="do not load .env from the working directory"
+    )
+    args = parser.parse_args(argv)
+
+    if not args.no_dotenv:
+        from dotenv import find_dotenv, load_dotenv
+
+        path = find_dotenv(usecwd=True)
+        if path:
+            load_dotenv(path, override=False)
+    selection = ",".join(args.backend) if args.backend else None
+    try:
+        configs, source = resolve_backends(selection, os.environ, setting="--backend")
+    except ConfigError as error:
+        print(f"arktrace check: configuration error: {error}", file=out)
+        return 2
+    if not configs:
+        print(
+            "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
+            "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
+            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); see .env.example",
+            file=out,
+        )
+        return 1
+    how = "detected from the environment" if source == "detected" else f"from {source}"
+    print(f"arktrace check: {len(configs)} backend(s) {how}", file=out)
+    secrets = [secret for config in configs for secret in config.secrets()]
+    failures = 0
+    width = max(len(c.name) for c in configs)
+    for config in configs:
+        result = check_backend(config, timeout=args.timeout)
+        failures += not result.ok
+        lines = [f"{config.name:<{width}}  {'ok  ' if result.ok else 'FAIL'}  {result.message}"]
+        if config.traces_endpoint is not None:
+            pad = " " * (width + 8)
+            lines.append(f"{pad}POST {display_url(config.traces_endpoint)}")
+            lines.append(f"{pad}headers {_shown_headers(config)}")
+        print(_scrub("\n".join(lines), secrets), file=out)
+    if failures:
+        print(f"arktrace check: {failures} of {len(configs)} backend(s) failed", file=out)
+        return 1
+    print(f"arktrace check: all {len(configs)} backend(s) accepted the test span", file=out)
+    return 0

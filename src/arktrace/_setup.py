@@ -1,0 +1,554 @@
+"""``arktrace.init()``, ``flush()`` and ``shutdown()``: resource, providers, one exporter per backend.
+
+What ``init()`` does, in this order, so that a configuration error leaves nothing half set up:
+
+1. loads ``.env`` from the working directory (variables already set win);
+2. validates every selected backend (:class:`~arktrace.ConfigError` on any problem);
+3. resolves ``MLFLOW_EXPERIMENT_NAME`` to an id over MLflow's REST API, creating the experiment when it is
+   missing. This is the only network I/O ``init()`` ever does (5 s timeout); a failure is a ConfigError;
+4. builds the resource and adds one ``BatchSpanProcessor`` per backend to the global SDK ``TracerProvider``,
+   creating and registering that provider only when the application has none;
+5. sets up a ``MeterProvider`` with one periodic OTLP reader per metrics-capable backend;
+6. instruments the OpenAI SDK and registers a bounded shutdown at interpreter exit.
+
+Nothing here prints to stdout or raises after ``init()`` returned: exports run on background threads and
+failures are logged by the exporter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from arktrace._backends import (
+    BackendConfig,
+    display_url,
+    env_flag,
+    exporter_headers,
+    resolve_backends,
+    summarize,
+)
+from arktrace._errors import ConfigError
+
+__all__ = ["InitResult", "build_resource", "flush", "init", "resolve_mlflow_experiment", "shutdown"]
+
+logger = logging.getLogger("arktrace")
+
+MLFLOW_RESOLVE_TIMEOUT = 5.0
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What :func:`init` set up."""
+
+    backends: tuple[str, ...]
+    tracer_provider: trace_api.TracerProvider | None
+    meter_provider: metrics_api.MeterProvider | None
+    reused_tracer_provider: bool
+    metrics: bool
+    instrumented: bool
+
+
+@dataclass
+class _State:
+    result: InitResult
+    processor: _BackendProcessors
+    owns_tracer_provider: bool
+    owned_meter_provider: Any  # opentelemetry.sdk.metrics.MeterProvider | None
+    uninstrument: Callable[[], None] | None
+
+
+_lock = threading.RLock()
+_state: _State | None = None
+_atexit_registered = False
+
+
+class _BackendProcessors(SpanProcessor):
+    """The per-backend batch processors, added to the tracer provider as one processor.
+
+    After :func:`shutdown` it becomes inert, so an application's own provider, which may live on, neither
+    feeds spans to stopped exporters nor logs about them.
+    """
+
+    def __init__(self, processors: Sequence[SpanProcessor]) -> None:
+        self._processors: tuple[SpanProcessor, ...] = tuple(processors)
+        self._active = bool(self._processors)
+
+    @property
+    def processors(self) -> tuple[SpanProcessor, ...]:
+        return self._processors
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if not self._active:
+            return
+        for processor in self._processors:
+            try:
+                processor.on_start(span, parent_context=parent_context)
+            except Exception:  # never raise into the application
+                logger.debug("span processor on_start failed", exc_info=True)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if not self._active:
+            return
+        for processor in self._processors:
+            try:
+                processor.on_end(span)
+            except Exception:  # never raise into the application
+                logger.debug("span processor on_end failed", exc_info=True)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        if not self._active:
+            return True
+        return _run_bounded([p.force_flush for p in self._processors], timeout_millis / 1000)
+
+    def shutdown(self, timeout_millis: int = 30000) -> bool:  # type: ignore[override]
+        """Flush and stop every backend's processor; False when one did not finish in time."""
+        if not self._active:
+            return True
+        self._active = False
+        # BatchSpanProcessor.shutdown() takes no timeout (it waits up to 30 s): bound it from outside.
+        return _run_bounded([p.shutdown for p in self._processors], timeout_millis / 1000)
+
+
+def _run_bounded(calls: Sequence[Callable[[], object]], timeout: float) -> bool:
+    """Run ``calls`` in parallel daemon threads; True when all returned (not False) within ``timeout``.
+
+    The SDK's ``force_flush`` ignores its timeout and an export can block for the exporter's full timeout,
+    so every potentially slow call goes through here to keep flush() and shutdown() within their bounds.
+    """
+    if not calls:
+        return True
+    results: list[bool] = []
+    threads = []
+
+    def run(call: Callable[[], object]) -> None:
+        try:
+            results.append(call() is not False)
+        except Exception:
+            logger.debug("arktrace flush/shutdown step failed", exc_info=True)
+            results.append(False)
+
+    for call in calls:
+        thread = threading.Thread(target=run, args=(call,), name="arktrace-flush", daemon=True)
+        thread.start()
+        threads.append(thread)
+    deadline = time.monotonic() + max(timeout, 0.0)
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    return len(results) == len(calls) and all(results)
+
+
+# ------------------------------------------------------------------------------------------- resource
+
+
+def _distro_version() -> str:
+    try:
+        from arktrace import __version__
+
+        return str(__version__)
+    except ImportError:
+        return "0+unknown"
+
+
+def build_resource(
+    service_name: str | None = None,
+    service_version: str | None = None,
+    environment: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> Resource:
+    """The resource for our spans and metrics.
+
+    Precedence, highest first: the explicit arguments, ``attributes``, then ``OTEL_SERVICE_NAME`` and
+    ``OTEL_RESOURCE_ATTRIBUTES`` (read by the SDK), then the SDK's defaults.
+    """
+    attrs: dict[str, Any] = {
+        "telemetry.distro.name": "arktrace",
+        "telemetry.distro.version": _distro_version(),
+    }
+    attrs.update(attributes or {})
+    if service_name is not None:
+        attrs["service.name"] = service_name
+    if service_version is not None:
+        attrs["service.version"] = service_version
+    if environment is not None:
+        attrs["deployment.environment.name"] = environment
+    return Resource.create(attrs)
+
+
+# ------------------------------------------------------------------------------------------- MLflow
+
+
+def _mlflow_request(
+    url: str, headers: Mapping[str, str], body: dict[str, Any] | None, timeout: float
+) -> tuple[int, dict[str, Any]]:
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request_headers = {"accept": "application/json", **headers}
+    if data is not None:
+        request_headers["content-type"] = "application/json"
+    request = urllib.request.Request(
+        url, data=data, headers=request_headers, method="GET" if data is None else "POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        payload = json.loads(raw or b"{}")
+    except ValueError:
+        payload = {}
+    return status, payload if isinstance(payload, dict) else {}
+
+
+def resolve_mlflow_experiment(
+    config: BackendConfig, timeout: float = MLFLOW_RESOLVE_TIMEOUT
+) -> BackendConfig:
+    """Turn ``MLFLOW_EXPERIMENT_NAME`` into an experiment id, creating the experiment if it is missing.
+
+    Uses ``GET /api/2.0/mlflow/experiments/get-by-name`` and ``POST /api/2.0/mlflow/experiments/create``.
+    Raises :class:`ConfigError` naming ``MLFLOW_EXPERIMENT_NAME`` when the server cannot be reached or
+    refuses; returns ``config`` unchanged when there is no name to resolve.
+    """
+    name = config.mlflow_experiment_name
+    if name is None or config.tracking_uri is None:
+        return config
+    import urllib.error  # imported here: only this look-up needs it, `import arktrace` stays light
+    import urllib.parse
+
+    base = config.tracking_uri.rstrip("/")
+    auth = {k: v for k, v in config.headers.items() if k == "authorization"}
+    where = display_url(config.tracking_uri)
+
+    def fail(reason: str) -> ConfigError:
+        return ConfigError(
+            "MLFLOW_EXPERIMENT_NAME",
+            repr(name),
+            f"an experiment the MLflow server at {where} can find or create ({reason}); "
+            "or set MLFLOW_EXPERIMENT_ID instead",
+        )
+
+    get_url = f"{base}/api/2.0/mlflow/experiments/get-by-name?" + urllib.parse.urlencode(
+        {"experiment_name": name}
+    )
+    try:
+        for attempt in range(2):
+            status, payload = _mlflow_request(get_url, auth, None, timeout)
+            if status == 200:
+                experiment = payload.get("experiment") or {}
+                if experiment.get("lifecycle_stage") == "deleted":
+                    raise fail("the experiment is deleted: restore it or choose another name")
+                experiment_id = experiment.get("experiment_id")
+                if not experiment_id:
+                    raise fail("the server's answer has no experiment_id")
+                return config.with_mlflow_experiment_id(str(experiment_id))
+            if status in (401, 403):
+                raise fail(
+                    f"HTTP {status}: credentials rejected, check MLFLOW_TRACKING_TOKEN or USERNAME/PASSWORD"
+                )
+            if status != 404:
+                raise fail(f"HTTP {status} from experiments/get-by-name")
+            status, payload = _mlflow_request(
+                f"{base}/api/2.0/mlflow/experiments/create", auth, {"name": name}, timeout
+            )
+            if status == 200 and payload.get("experiment_id"):
+                logger.info("arktrace: created MLflow experiment %r (id %s)", name, payload["experiment_id"])
+                return config.with_mlflow_experiment_id(str(payload["experiment_id"]))
+            if status == 400 and payload.get("error_code") == "RESOURCE_ALREADY_EXISTS" and attempt == 0:
+                continue  # created concurrently by another process: look it up again
+            raise fail(f"HTTP {status} from experiments/create")
+    except ConfigError:
+        raise
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        config_error = fail(f"cannot reach it: {reason}")
+        config_error.network_error = error  # type: ignore[attr-defined]  # read by `arktrace check`
+        raise config_error from None
+    raise fail("the experiment could not be created")
+
+
+# ------------------------------------------------------------------------------------------- exporters
+
+
+def _span_exporter(config: BackendConfig) -> SpanExporter:
+    if config.traces_endpoint is None:
+        return ConsoleSpanExporter(out=sys.stderr)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(
+        endpoint=config.traces_endpoint,
+        headers=exporter_headers(config, "traces"),  # type: ignore[arg-type]
+        timeout=config.timeout,
+    )
+
+
+def _metric_reader(config: BackendConfig) -> Any:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    exporter = OTLPMetricExporter(
+        endpoint=config.metrics_endpoint,
+        headers=exporter_headers(config, "metrics"),  # type: ignore[arg-type]
+        timeout=config.timeout,
+    )
+    return PeriodicExportingMetricReader(exporter)
+
+
+def _instrument(
+    tracer_provider: trace_api.TracerProvider, meter_provider: Any, options: Mapping[str, Any]
+) -> Callable[[], None] | None:
+    """Instrument the OpenAI SDK; returns how to undo it, or None when it was instrumented already."""
+    from arktrace import _instrument as instrumentation
+
+    if instrumentation.is_instrumented():
+        logger.info("arktrace: the OpenAI SDK was already instrumented; that instrumentation is kept as is")
+        return None
+    instrumentation.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, **options)
+    return instrumentation.uninstrument
+
+
+# ------------------------------------------------------------------------------------------- public API
+
+
+def init(
+    service_name: str | None = None,
+    *,
+    backends: str | Sequence[str] | None = None,
+    service_version: str | None = None,
+    environment: str | None = None,
+    resource_attributes: Mapping[str, Any] | None = None,
+    instrument: bool = True,
+    metrics: bool | None = None,
+    dotenv: bool = True,
+    **instrument_options: Any,
+) -> InitResult:
+    """Send LLM spans (and metrics) to the configured backends.
+
+    Args:
+        service_name: ``service.name`` of the resource (default: ``OTEL_SERVICE_NAME``, then
+            ``OTEL_RESOURCE_ATTRIBUTES``, then the SDK's ``unknown_service``).
+        backends: backend names (``openobserve``, ``langfuse``, ``mlflow``, ``phoenix``, ``datakit``,
+            ``otlp``, ``console``), a comma-separated string, or ``[]`` for none. Default:
+            ``ARKTRACE_BACKENDS``, else every backend whose credentials are in the environment.
+        service_version: ``service.version``.
+        environment: ``deployment.environment.name``.
+        resource_attributes: further resource attributes (the explicit arguments above win).
+        instrument: instrument the OpenAI SDK (default True).
+        metrics: export metrics to the backends that accept them (default: ``ARKTRACE_METRICS``, else True).
+        dotenv: load ``.env`` from the working directory first; variables already set are kept.
+        **instrument_options: passed to ``arktrace.instrument()``.
+
+    Raises:
+        ConfigError: a backend's settings are missing or malformed, or an MLflow experiment name cannot
+            be resolved. Nothing is set up in that case.
+
+    A second call while initialised logs a warning and returns the first call's result; call
+    :func:`shutdown` first to reconfigure. When the application already registered an SDK
+    ``TracerProvider``, arktrace adds its processors to it (and the resource arguments do not apply).
+    """
+    global _state
+    with _lock:
+        if _state is not None:
+            logger.warning(
+                "arktrace.init() was already called; this call is ignored (call arktrace.shutdown() first "
+                "to change the configuration)"
+            )
+            return _state.result
+        if dotenv:
+            _load_dotenv()
+        env = os.environ
+        if env_flag(env, "OTEL_SDK_DISABLED", False):
+            logger.info("arktrace: OTEL_SDK_DISABLED is true; no spans or metrics are set up")
+            return InitResult((), None, None, False, False, False)
+        metrics_on = env_flag(env, "ARKTRACE_METRICS", True) if metrics is None else bool(metrics)
+
+        # 1. Validate everything before touching any global state.
+        configs, source = resolve_backends(backends, env)
+        existing_tp = trace_api.get_tracer_provider()
+        reuse = isinstance(existing_tp, TracerProvider)
+        if reuse and source == "detected" and any(c.name == "otlp" for c in configs):
+            # An application with its own SDK provider most likely exports to OTEL_EXPORTER_OTLP_* itself.
+            logger.info(
+                "arktrace: not adding the generic OTLP exporter: the application's TracerProvider is "
+                "expected to export to OTEL_EXPORTER_OTLP_ENDPOINT already (name 'otlp' in backends= to "
+                "add it anyway)"
+            )
+            configs = [c for c in configs if c.name != "otlp"]
+        configs = [resolve_mlflow_experiment(c) for c in configs]
+
+        # 2. Build providers and processors; nothing global is registered yet.
+        resource = build_resource(service_name, service_version, environment, resource_attributes)
+        processor = _BackendProcessors([BatchSpanProcessor(_span_exporter(c)) for c in configs])
+        tracer_provider: trace_api.TracerProvider
+        if reuse:
+            tracer_provider = existing_tp
+            if service_name or service_version or environment or resource_attributes:
+                logger.info(
+                    "arktrace: using the application's TracerProvider; its resource applies, not the "
+                    "service_name/service_version/environment/resource_attributes given to init()"
+                )
+        else:
+            tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        meter_provider = None
+        metric_configs = [c for c in configs if c.accepts_metrics] if metrics_on else []
+        if metric_configs:
+            from opentelemetry.sdk.metrics import MeterProvider
+
+            meter_provider = MeterProvider(
+                metric_readers=[_metric_reader(c) for c in metric_configs],
+                resource=tracer_provider.resource if reuse else resource,  # type: ignore[attr-defined]
+                shutdown_on_exit=False,
+            )
+
+        # 3. Instrument: its settings may still raise ConfigError, so undo the above if they do.
+        uninstrument = None
+        try:
+            if instrument:
+                uninstrument = _instrument(tracer_provider, meter_provider, instrument_options)
+        except BaseException:
+            processor.shutdown(0)
+            if meter_provider is not None:
+                with contextlib.suppress(Exception):
+                    meter_provider.shutdown(timeout_millis=100)
+            raise
+
+        # 4. Register.
+        if processor.processors:
+            tracer_provider.add_span_processor(processor)  # type: ignore[attr-defined]
+        if not reuse:
+            if isinstance(existing_tp, trace_api.ProxyTracerProvider):
+                trace_api.set_tracer_provider(tracer_provider)
+            else:
+                logger.warning(
+                    "arktrace: the global TracerProvider is a %s, to which processors cannot be added; LLM "
+                    "spans go through arktrace's own provider and will not share traces with other spans",
+                    type(existing_tp).__name__,
+                )
+        if meter_provider is not None:
+            existing_mp = metrics_api.get_meter_provider()
+            # Until someone sets one, the global is the API's proxy; anything else belongs to the app.
+            if type(existing_mp).__name__ == "_ProxyMeterProvider":
+                metrics_api.set_meter_provider(meter_provider)
+            else:
+                logger.info(
+                    "arktrace: the application already has a MeterProvider; LLM metrics go to arktrace's "
+                    "own provider for %s",
+                    ", ".join(c.name for c in metric_configs),
+                )
+
+        result = InitResult(
+            backends=tuple(c.name for c in configs),
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            reused_tracer_provider=reuse,
+            metrics=bool(metric_configs),
+            instrumented=uninstrument is not None,
+        )
+        _state = _State(result, processor, not reuse, meter_provider, uninstrument)
+        _register_atexit()
+        _log_choice(configs, source, metrics_on, reuse)
+        return result
+
+
+def flush(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
+    """Export everything buffered now. Returns False when something did not finish within ``timeout`` s.
+
+    True means the exporters were called, not that the backends accepted the data (the OTLP exporter
+    logs rejected batches instead of raising).
+    """
+    with _lock:
+        state = _state
+    if state is None:
+        return True
+    calls: list[Callable[[], object]] = [lambda: state.processor.force_flush(int(timeout * 1000))]
+    if state.owned_meter_provider is not None:
+        calls.append(lambda: state.owned_meter_provider.force_flush(timeout_millis=int(timeout * 1000)))
+    return _run_bounded(calls, timeout)
+
+
+def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
+    """Flush and stop arktrace's exporters, returning within about ``timeout`` seconds.
+
+    An application's own TracerProvider keeps running; only arktrace's processors stop. Returns False
+    when something did not finish in time (its thread is a daemon and cannot delay interpreter exit).
+    """
+    global _state
+    with _lock:
+        state, _state = _state, None
+    if state is None:
+        return True
+    if state.uninstrument is not None:
+        try:
+            state.uninstrument()
+        except Exception:
+            logger.debug("arktrace: uninstrument failed", exc_info=True)
+    millis = int(timeout * 1000)
+    calls: list[Callable[[], object]] = [lambda: state.processor.shutdown(millis)]
+    if state.owned_meter_provider is not None:
+        calls.append(lambda: state.owned_meter_provider.shutdown(timeout_millis=millis))
+    return _run_bounded(calls, timeout)
+
+
+# ------------------------------------------------------------------------------------------- internals
+
+
+def _load_dotenv() -> None:
+    from dotenv import find_dotenv, load_dotenv
+
+    path = find_dotenv(usecwd=True)
+    if path:
+        load_dotenv(path, override=False)
+
+
+def _register_atexit() -> None:
+    global _atexit_registered
+    if not _atexit_registered:
+        atexit.register(_at_exit)
+        _atexit_registered = True
+
+
+def _at_exit() -> None:
+    with contextlib.suppress(Exception):  # the interpreter is exiting: never raise
+        shutdown(DEFAULT_SHUTDOWN_TIMEOUT)
+
+
+def _log_choice(configs: Sequence[BackendConfig], source: str, metrics_on: bool, reuse: bool) -> None:
+    where = "the application's TracerProvider" if reuse else "a new TracerProvider"
+    if not configs:
+        level = logging.INFO if reuse or source != "detected" else logging.WARNING
+        logger.log(
+            level,
+            "arktrace: no backend configured (%s); LLM spans go to %s only. Set ARKTRACE_BACKENDS or a "
+            "backend's variables (see `arktrace check`)",
+            "chosen by " + source if source != "detected" else "none detected",
+            where,
+        )
+        return
+    described = "; ".join(summarize(c, metrics=metrics_on) for c in configs)
+    how = "detected from the environment" if source == "detected" else f"from {source}"
+    logger.info(
+        "arktrace: exporting to %s [%s], via %s: %s",
+        ", ".join(c.name for c in configs),
+        how,
+        where,
+        described,
+    )

@@ -1,0 +1,349 @@
+"""A local OTLP/HTTP receiver for tests, and helpers to reset OpenTelemetry's global state.
+
+``OTLPReceiver`` listens on 127.0.0.1, records every request (path, headers, content type, raw body) and
+decodes protobuf bodies into ``ExportTraceServiceRequest`` / ``ExportMetricsServiceRequest`` with
+opentelemetry-proto. The status it answers can be set per path prefix, and it can be made slow::
+
+    with OTLPReceiver() as rx:
+        rx.respond("/api/public/otel", 401)
+        ...
+        request = rx.wait_for(lambda r: r.path.endswith("/v1/traces"))
+        span = rx.spans()[0]
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+
+def any_value(value: AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as a Python value."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return attributes(value.kvlist_value.values)
+    return getattr(value, kind)
+
+
+def attributes(kvs: Any) -> dict[str, Any]:
+    return {kv.key: any_value(kv.value) for kv in kvs}
+
+
+@dataclass
+class ReceivedSpan:
+    name: str
+    attributes: dict[str, Any]
+    resource: dict[str, Any]
+    scope: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    kind: int
+    status_code: int
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    traces: ExportTraceServiceRequest | None = None
+    metrics: ExportMetricsServiceRequest | None = None
+    decode_error: str | None = None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+
+@dataclass
+class _Rule:
+    prefix: str
+    status: int
+    delay: float = 0.0
+    body: bytes = b""
+
+
+@dataclass
+class OTLPReceiver:
+    host: str = "127.0.0.1"
+    requests: list[ReceivedRequest] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._rules: list[_Rule] = []
+        self._cond = threading.Condition()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> OTLPReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                receiver._handle(self)
+
+            def do_GET(self) -> None:
+                receiver._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="otlp-receiver", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> OTLPReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- behaviour ---------------------------------------------------------------------------------
+
+    def respond(self, prefix: str, status: int, *, delay: float = 0.0, body: bytes = b"") -> None:
+        """Answer requests whose path starts with ``prefix`` with ``status`` after ``delay`` seconds."""
+        self._rules.insert(0, _Rule(prefix, status, delay, body))
+
+    def clear(self) -> None:
+        with self._cond:
+            self.requests.clear()
+        self._rules.clear()
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("content-length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        request = ReceivedRequest(
+            method=handler.command,
+            path=handler.path,
+            headers={k.lower(): v for k, v in handler.headers.items()},
+            body=body,
+        )
+        if handler.command == "POST":
+            self._decode(request)
+        rule = next((r for r in self._rules if handler.path.startswith(r.prefix)), None)
+        if rule is not None and rule.delay:
+            time.sleep(rule.delay)
+        status = rule.status if rule is not None else 200
+        if rule is not None and rule.body:
+            payload = rule.body
+        elif status == 200 and "metrics" in request.path:
+            payload = ExportMetricsServiceResponse().SerializeToString()
+        else:
+            payload = ExportTraceServiceResponse().SerializeToString() if status == 200 else b""
+        with self._cond:
+            self.requests.append(request)
+            self._cond.notify_all()
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/x-protobuf")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _decode(request: ReceivedRequest) -> None:
+        try:
+            if "metrics" in request.path:
+                request.metrics = ExportMetricsServiceRequest.FromString(request.body)
+            else:
+                request.traces = ExportTraceServiceRequest.FromString(request.body)
+        except Exception as error:  # a JSON or garbage body: keep it for the assertion message
+            request.decode_error = repr(error)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def wait_for(
+        self, predicate: Callable[[ReceivedRequest], bool] = lambda r: True, timeout: float = 10.0
+    ) -> ReceivedRequest:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for request in self.requests:
+                    if predicate(request):
+                        return request
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    paths = [r.path for r in self.requests]
+                    raise AssertionError(f"no matching request within {timeout} s; received: {paths}")
+                self._cond.wait(remaining)
+
+    def trace_requests(self) -> list[ReceivedRequest]:
+        return [r for r in self.requests if r.traces is not None]
+
+    def metric_requests(self) -> list[ReceivedRequest]:
+        return [r for r in self.requests if r.metrics is not None]
+
+    def spans(self) -> list[ReceivedSpan]:
+        return list(_iter_spans(self.trace_requests()))
+
+    def metric_names(self) -> set[str]:
+        names = set()
+        for request in self.metric_requests():
+            assert request.metrics is not None
+            for rm in request.metrics.resource_metrics:
+                for sm in rm.scope_metrics:
+                    names.update(m.name for m in sm.metrics)
+        return names
+
+
+def _iter_spans(requests: list[ReceivedRequest]) -> Iterator[ReceivedSpan]:
+    for request in requests:
+        assert request.traces is not None
+        for rs in request.traces.resource_spans:
+            resource = attributes(rs.resource.attributes)
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    yield ReceivedSpan(
+                        name=span.name,
+                        attributes=attributes(span.attributes),
+                        resource=resource,
+                        scope=ss.scope.name,
+                        trace_id=span.trace_id.hex(),
+                        span_id=span.span_id.hex(),
+                        parent_span_id=span.parent_span_id.hex(),
+                        kind=span.kind,
+                        status_code=span.status.code,
+                    )
+
+
+# ------------------------------------------------------------------------------------------ globals
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for "backend down" tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reset_otel_globals() -> None:
+    """Forget the global TracerProvider/MeterProvider and arktrace's state (tests only).
+
+    OpenTelemetry lets a process set its providers once; tests that exercise ``init()`` need a fresh
+    start each time. This reaches into private module state on purpose, as OpenTelemetry's own test
+    helpers do.
+    """
+    from opentelemetry import trace
+    from opentelemetry.metrics import _internal as metrics_internal
+    from opentelemetry.util._once import Once
+
+    from arktrace import _setup
+
+    with _setup._lock:
+        state, _setup._state = _setup._state, None
+    if state is not None:
+        if state.uninstrument is not None:
+            state.uninstrument()
+        state.processor.shutdown(500)
+        if state.owned_meter_provider is not None:
+            state.owned_meter_provider.shutdown(timeout_millis=500)
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
+    metrics_internal._METER_PROVIDER = None
+    _setup._atexit_registered = True  # no exit hooks from tests
+
+
+# Every variable that can change what init() does; the ``clean_env`` fixture removes them all.
+ENV_VARS = (
+    "ARKTRACE_BACKENDS",
+    "ARKTRACE_METRICS",
+    "ARKTRACE_DATAKIT_URL",
+    "OPENOBSERVE_URL",
+    "OPENOBSERVE_ORG",
+    "OPENOBSERVE_AUTH_TOKEN",
+    "OPENOBSERVE_TRACES_STREAM_NAME",
+    "OPENOBSERVE_TIMEOUT",
+    "OPENOBSERVE_ENABLED",
+    "LANGFUSE_PUBLIC_KEY",
+    "LANGFUSE_SECRET_KEY",
+    "LANGFUSE_BASE_URL",
+    "LANGFUSE_HOST",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "PHOENIX_COLLECTOR_ENDPOINT",
+    "PHOENIX_API_KEY",
+    "PHOENIX_PROJECT_NAME",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_SDK_DISABLED",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_TRACES_SAMPLER",
+)
+
+
+@pytest.fixture(name="clean_env")
+def clean_env_fixture(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
+    """No backend variables, a working directory without .env, and fresh OpenTelemetry globals."""
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    reset_otel_globals()
+    yield
+    reset_otel_globals()
+
+
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[OTLPReceiver]:
+    with OTLPReceiver() as rx:
+        yield rx

@@ -1,0 +1,186 @@
+"""`arktrace check`: one test span per backend, the outcome in plain words, the exit code, no secrets."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import arktrace
+from arktrace._backends import resolve_backends
+from arktrace._check import explain_status, run_check
+from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+SECRET = "sk-lf-check-secret"
+
+
+def check(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = run_check(["--no-dotenv", *argv], out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def langfuse_env(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> OTLPReceiver:
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", "pk-lf-check")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
+    monkeypatch.setenv("LANGFUSE_BASE_URL", receiver.url)
+    return receiver
+
+
+def assert_no_secret(text: str) -> None:
+    assert SECRET not in text
+    assert base64.b64encode(f"pk-lf-check:{SECRET}".encode()).decode() not in text
+
+
+def test_accepted(langfuse_env: OTLPReceiver) -> None:
+    code, out = check()
+    assert code == 0, out
+    assert "langfuse" in out and "OK (HTTP 200)" in out
+    assert "authorization: Basic ****" in out
+    request = langfuse_env.wait_for()
+    assert request.path == "/api/public/otel/v1/traces"
+    assert request.content_type == "application/x-protobuf"
+    assert request.headers["x-langfuse-ingestion-version"] == "4"
+    (span,) = langfuse_env.spans()
+    assert span.name == "arktrace check"
+    assert span.attributes == {"arktrace.check": True}
+    assert span.trace_id in out
+    assert_no_secret(out)
+
+
+def test_wrong_key(langfuse_env: OTLPReceiver) -> None:
+    langfuse_env.respond(
+        "/", 401, body=b'{"message":"Invalid credentials. Confirm that you\'ve configured the key"}'
+    )
+    code, out = check()
+    assert code == 1
+    assert "FAIL" in out and "HTTP 401: credentials rejected" in out
+    assert "LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY" in out
+    assert "1 of 1 backend(s) failed" in out
+    assert_no_secret(out)
+
+
+def test_backend_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", "pk-lf-check")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
+    monkeypatch.setenv("LANGFUSE_BASE_URL", f"http://127.0.0.1:{port}")
+    code, out = check()
+    assert code == 1
+    assert f"connection refused: nothing is listening at 127.0.0.1:{port}" in out
+    assert_no_secret(out)
+
+
+def test_timeout(langfuse_env: OTLPReceiver) -> None:
+    langfuse_env.respond("/", 200, delay=2)
+    code, out = check("--timeout", "0.5")
+    assert code == 1
+    assert "timeout: no answer from 127.0.0.1" in out and "within 0.5 s" in out
+
+
+def test_mixed_results_name_each_backend(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    receiver.respond("/o2/", 404)
+    receiver.respond("/mlflow/", 422)
+    monkeypatch.setenv("OPENOBSERVE_URL", receiver.url + "/o2")
+    monkeypatch.setenv("OPENOBSERVE_AUTH_TOKEN", "Basic b3BlbnNlc2FtZQ==")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", receiver.url + "/mlflow")
+    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", receiver.url + "/phoenix")
+    code, out = check("--backend", "openobserve,mlflow", "-b", "phoenix")
+    assert code == 1
+    lines = out.splitlines()
+    assert any(line.startswith("openobserve") and "wrong organisation or path" in line for line in lines), out
+    assert any(line.startswith("mlflow") and "missing experiment header" in line for line in lines), out
+    assert any(line.startswith("phoenix") and "OK (HTTP 200)" in line for line in lines), out
+    assert "2 of 3 backend(s) failed" in out
+    assert "b3BlbnNlc2FtZQ==" not in out
+
+
+def test_mlflow_experiment_lookup_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "exp")
+    code, out = check()
+    assert code == 1
+    assert "MLflow experiment lookup: connection refused" in out
+
+
+def test_no_backend_configured() -> None:
+    code, out = check()
+    assert code == 1
+    assert "no backend configured" in out
+
+
+def test_configuration_error_exit_code_and_masking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", SECRET)  # swapped: a secret key where the public one goes
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "pk-lf-check")
+    code, out = check()
+    assert code == 2
+    assert "configuration error: LANGFUSE_PUBLIC_KEY" in out and "swapped" in out
+    assert SECRET not in out
+
+
+def test_unknown_backend_name() -> None:
+    code, out = check("--backend", "zipkin")
+    assert code == 2
+    assert "--backend" in out and "'zipkin'" in out
+
+
+def test_console_needs_no_check() -> None:
+    assert check("-b", "console")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "backend,status,expected,ok",
+    [
+        ("langfuse", 200, "OK (HTTP 200): test span accepted", True),
+        ("mlflow", 200, "into experiment 0", True),
+        ("langfuse", 401, "credentials rejected", False),
+        ("openobserve", 403, "credentials rejected. Check OPENOBSERVE_AUTH_TOKEN", False),
+        ("openobserve", 404, "wrong organisation or path", False),
+        ("mlflow", 404, "unknown experiment", False),
+        ("mlflow", 422, "missing experiment header", False),
+        ("phoenix", 405, "does not take OTLP traces", False),
+        ("datakit", 415, "rejected the OTLP protobuf payload", False),
+        ("otlp", 308, "redirected", False),
+        ("otlp", 500, "server error", False),
+    ],
+)
+def test_status_wording(backend: str, status: int, expected: str, ok: bool) -> None:
+    env = {
+        "LANGFUSE_PUBLIC_KEY": "pk",
+        "LANGFUSE_SECRET_KEY": "sk",
+        "OPENOBSERVE_AUTH_TOKEN": "Basic x",
+        "MLFLOW_TRACKING_URI": "http://m:5000",
+    }
+    (config,), _ = resolve_backends([backend], env)
+    verdict, message = explain_status(config, status)
+    assert verdict is ok
+    assert expected in message
+
+
+def test_command_line_entry_point(langfuse_env: OTLPReceiver, tmp_path: Path) -> None:
+    """`python -m arktrace check` (wired in __main__) reads .env from the working directory."""
+    (tmp_path / ".env").write_text(
+        f"LANGFUSE_PUBLIC_KEY=pk-lf-check\nLANGFUSE_SECRET_KEY={SECRET}\nLANGFUSE_BASE_URL={langfuse_env.url}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANGFUSE_")}
+    env["PYTHONPATH"] = str(Path(arktrace.__file__).resolve().parent.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "arktrace", "check"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "langfuse" in result.stdout and "OK (HTTP 200)" in result.stdout
+    assert_no_secret(result.stdout + result.stderr)

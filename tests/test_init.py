@@ -1,0 +1,522 @@
+"""arktrace.init(), flush() and shutdown(): selection, resource, .env, errors, reuse of an existing provider,
+failure isolation and bounded shutdown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import openai
+import pytest
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import arktrace
+from arktrace import _instrument, _setup
+from arktrace._backends import (
+    PRESETS,
+    BackendConfig,
+    detect_backends,
+    display_url,
+    exporter_headers,
+    parse_backend_names,
+    resolve_backends,
+)
+from arktrace._errors import ConfigError, mask_secret
+from arktrace._setup import build_resource, flush, init, shutdown
+from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+ENDPOINT = "ep-20250101120000-abcde"
+SRC = str(Path(arktrace.__file__).resolve().parent.parent)
+
+
+def emit(name: str = "span") -> None:
+    with trace.get_tracer("init-test").start_as_current_span(name):
+        pass
+
+
+# ------------------------------------------------------------------------------------------ public API
+
+
+def test_public_api_is_exported_from_the_package() -> None:
+    assert arktrace.init is init
+    assert arktrace.flush is flush
+    assert arktrace.shutdown is shutdown
+    assert arktrace.ConfigError is ConfigError
+    assert issubclass(ConfigError, ValueError)
+
+
+# ------------------------------------------------------------------------------------------ pure presets
+
+
+def test_detection_follows_credentials() -> None:
+    env = {
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-1",
+        "LANGFUSE_SECRET_KEY": "sk-lf-1",
+        "MLFLOW_TRACKING_URI": "http://localhost:5000",
+        "OPENOBSERVE_URL": "http://localhost:5080",  # no token: not detected
+        "PHOENIX_PROJECT_NAME": "p",  # a project alone is not an endpoint
+    }
+    assert detect_backends(env) == ["langfuse", "mlflow"]
+    assert detect_backends({"OPENOBSERVE_AUTH_TOKEN": "Basic x", "OPENOBSERVE_ENABLED": "false"}) == []
+    assert detect_backends({"LANGFUSE_PUBLIC_KEY": "  "}) == []  # empty values count as unset
+    assert detect_backends({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}) == ["otlp"]
+
+
+def test_backend_names_accept_strings_lists_and_aliases() -> None:
+    assert parse_backend_names("langfuse, mlflow phoenix", "x") == ["langfuse", "mlflow", "phoenix"]
+    assert parse_backend_names(["Arize", "guance", "otel", "otlp"], "x") == ["phoenix", "datakit", "otlp"]
+    assert parse_backend_names("none", "x") == []
+    configs, source = resolve_backends([], {"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk"})
+    assert (configs, source) == ([], "backends")
+
+
+def test_every_preset_builds_from_its_defaults_or_says_what_is_missing() -> None:
+    for name, preset in PRESETS.items():
+        try:
+            config = preset.build({})
+        except ConfigError as error:
+            assert error.setting in preset.env_vars, name
+        else:
+            assert isinstance(config, BackendConfig)
+            assert config.accepts_metrics == (preset.metrics and config.traces_endpoint is not None)
+
+
+def test_generic_otlp_headers_never_leak_to_other_backends() -> None:
+    env = {"OTEL_EXPORTER_OTLP_HEADERS": "DD-API-KEY=abc,x-tenant=t", "MLFLOW_TRACKING_URI": "http://m:5000"}
+    (mlflow,), _ = resolve_backends(["mlflow"], env)
+    assert exporter_headers(mlflow, "traces", env) == {
+        "dd-api-key": None,
+        "x-tenant": None,
+        "x-mlflow-experiment-id": "0",
+    }
+    (otlp,), _ = resolve_backends(["otlp"], {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"})
+    assert exporter_headers(otlp, "traces", env) == {"dd-api-key": "abc", "x-tenant": "t"}
+
+
+def test_masking() -> None:
+    assert mask_secret("Basic dXNlcjpwYXNz") == "Basic ****"
+    assert mask_secret("sk-lf-123") == "****"
+    assert display_url("https://user:pw@host:1/p?token=abc") == "https://user:****@host:1/p?****"
+
+
+# ------------------------------------------------------------------------------------------ resource and .env
+
+
+def test_resource_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,deployment.environment.name=staging"
+    )
+    assert build_resource().attributes["service.name"] == "from-attrs"
+    assert build_resource().attributes["deployment.environment.name"] == "staging"
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
+    assert build_resource().attributes["service.name"] == "from-env"
+    explicit = build_resource("byteplus", "2.0", "prod", {"team": "llm"}).attributes
+    assert explicit["service.name"] == "byteplus"
+    assert explicit["service.version"] == "2.0"
+    assert explicit["deployment.environment.name"] == "prod"
+    assert explicit["team"] == "llm"
+
+
+def test_dotenv_is_loaded_from_the_working_directory_without_overriding(
+    tmp_path: Path, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        f"LANGFUSE_PUBLIC_KEY=pk-lf-dotenv\nLANGFUSE_SECRET_KEY=sk-lf-dotenv\nLANGFUSE_BASE_URL={receiver.url}\n"
+        "OTEL_SERVICE_NAME=from-dotenv\n"
+    )
+    for key in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL"):
+        monkeypatch.setenv(key, "placeholder")  # so that monkeypatch restores the absence afterwards
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "already-set")
+    result = init(instrument=False)
+    assert result.backends == ("langfuse",)
+    emit("from dotenv")
+    assert flush()
+    (span,) = receiver.spans()
+    assert span.resource["service.name"] == "already-set"
+
+
+def test_dotenv_can_be_skipped(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ARKTRACE_BACKENDS=nonsense\n")
+    assert init(dotenv=False, instrument=False).backends == ()
+    assert "ARKTRACE_BACKENDS" not in os.environ
+
+
+# ------------------------------------------------------------------------------------------ errors
+
+
+ERROR_CASES = {
+    "openobserve url without scheme": (
+        {"OPENOBSERVE_URL": "api.openobserve.ai", "OPENOBSERVE_AUTH_TOKEN": "Basic c2VjcmV0LXRva2Vu"},
+        None,
+        ["OPENOBSERVE_URL", "scheme is missing", "http:// or https://"],
+    ),
+    "openobserve url with api path": (
+        {
+            "OPENOBSERVE_URL": "https://o2.example.com/api/acme",
+            "OPENOBSERVE_AUTH_TOKEN": "Basic c2VjcmV0LXRva2Vu",
+        },
+        None,
+        ["OPENOBSERVE_URL", "OPENOBSERVE_ORG"],
+    ),
+    "openobserve token without scheme": (
+        {"OPENOBSERVE_AUTH_TOKEN": "c2VjcmV0LXRva2Vu"},
+        None,
+        ["OPENOBSERVE_AUTH_TOKEN", "Basic"],
+    ),
+    "langfuse secret missing": (
+        {"LANGFUSE_PUBLIC_KEY": "pk-lf-123"},
+        None,
+        ["LANGFUSE_SECRET_KEY is not set", "pk-lf-123"],
+    ),
+    "langfuse public missing": (
+        {"LANGFUSE_SECRET_KEY": "sk-lf-very-secret"},
+        None,
+        ["LANGFUSE_PUBLIC_KEY is not set", "public half"],
+    ),
+    "langfuse keys swapped": (
+        {"LANGFUSE_PUBLIC_KEY": "sk-lf-very-secret", "LANGFUSE_SECRET_KEY": "pk-lf-123"},
+        None,
+        ["LANGFUSE_PUBLIC_KEY", "swapped"],
+    ),
+    "langfuse explicitly chosen without keys": ({}, ["langfuse"], ["LANGFUSE_PUBLIC_KEY is not set"]),
+    "mlflow file uri": (
+        {"MLFLOW_TRACKING_URI": "file:./mlruns"},
+        None,
+        ["MLFLOW_TRACKING_URI", "'file:./mlruns'", "http:// or https://"],
+    ),
+    "mlflow databricks": ({"MLFLOW_TRACKING_URI": "databricks"}, None, ["MLFLOW_TRACKING_URI", "databricks"]),
+    "unknown backend in env": (
+        {"ARKTRACE_BACKENDS": "langfuse,jaeger"},
+        None,
+        ["ARKTRACE_BACKENDS", "'jaeger'", "openobserve, langfuse, mlflow, phoenix, datakit, otlp, console"],
+    ),
+    "unknown backend argument": ({}, ["nope"], ["backends", "'nope'", "openobserve"]),
+    "otlp endpoint without scheme": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
+        None,
+        ["OTEL_EXPORTER_OTLP_ENDPOINT", "http://"],
+    ),
+    "otlp grpc protocol": (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+        None,
+        ["OTEL_EXPORTER_OTLP_PROTOCOL", "'grpc'", "http/protobuf"],
+    ),
+    "phoenix endpoint without scheme": (
+        {"PHOENIX_COLLECTOR_ENDPOINT": "localhost:6006"},
+        None,
+        ["PHOENIX_COLLECTOR_ENDPOINT", "http://"],
+    ),
+    "metrics flag": ({"ARKTRACE_METRICS": "maybe"}, None, ["ARKTRACE_METRICS", "'maybe'", "true or false"]),
+    "timeout": (
+        {"OPENOBSERVE_AUTH_TOKEN": "Basic eA==", "OPENOBSERVE_TIMEOUT": "soon"},
+        None,
+        ["OPENOBSERVE_TIMEOUT", "seconds"],
+    ),
+}
+
+
+@pytest.mark.parametrize("env,backends,fragments", list(ERROR_CASES.values()), ids=list(ERROR_CASES))
+def test_configuration_errors_are_clear_and_leave_nothing_set_up(
+    env: dict[str, str], backends: list[str] | None, fragments: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as raised:
+        init(backends=backends)
+    message = str(raised.value)
+    for fragment in fragments:
+        assert fragment in message
+    for secret in ("c2VjcmV0LXRva2Vu", "sk-lf-very-secret"):
+        assert secret not in message
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    assert not _instrument.is_instrumented()
+    assert _setup._state is None
+
+
+def test_a_bad_instrumentation_option_rolls_back(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    with pytest.raises(ConfigError):
+        init(stream_usage="sometimes")
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    assert _setup._state is None
+
+
+# ------------------------------------------------------------------------------------------ MLflow names
+
+
+def test_mlflow_experiment_name_is_resolved(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    receiver.respond(
+        "/api/2.0/mlflow/experiments/get-by-name",
+        200,
+        body=b'{"experiment": {"experiment_id": "5", "name": "BytePlus", "lifecycle_stage": "active"}}',
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", receiver.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "BytePlus & co")
+    init(instrument=False)
+    emit()
+    assert flush()
+    lookup = receiver.requests[0]
+    assert lookup.method == "GET"
+    assert lookup.path == "/api/2.0/mlflow/experiments/get-by-name?experiment_name=BytePlus+%26+co"
+    export = receiver.wait_for(lambda r: r.path == "/v1/traces")
+    assert export.headers["x-mlflow-experiment-id"] == "5"
+
+
+def test_missing_mlflow_experiment_is_created(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.respond(
+        "/api/2.0/mlflow/experiments/get-by-name", 404, body=b'{"error_code": "RESOURCE_DOES_NOT_EXIST"}'
+    )
+    receiver.respond("/api/2.0/mlflow/experiments/create", 200, body=b'{"experiment_id": "42"}')
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", receiver.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "new-one")
+    init(instrument=False)
+    emit()
+    assert flush()
+    create = receiver.wait_for(lambda r: r.path.endswith("/create"))
+    assert create.method == "POST" and create.body == b'{"name": "new-one"}'
+    assert receiver.wait_for(lambda r: r.path == "/v1/traces").headers["x-mlflow-experiment-id"] == "42"
+
+
+@pytest.mark.parametrize("status", [500, 401])
+def test_mlflow_experiment_lookup_errors(
+    status: int, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.respond("/api/2.0/", status)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", receiver.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "exp")
+    with pytest.raises(ConfigError, match=rf"MLFLOW_EXPERIMENT_NAME is 'exp'.*HTTP {status}"):
+        init()
+    assert _setup._state is None
+
+
+def test_mlflow_down_is_a_quick_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "exp")
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=r"MLFLOW_EXPERIMENT_NAME.*cannot reach it.*MLFLOW_EXPERIMENT_ID"):
+        init()
+    assert time.monotonic() - started < 6
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+# ---------------------------------------------------------------------------------------- existing providers
+
+
+def test_an_existing_sdk_tracer_provider_is_reused(
+    server, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app_spans = InMemorySpanExporter()
+    app_provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+    app_provider.add_span_processor(SimpleSpanProcessor(app_spans))
+    trace.set_tracer_provider(app_provider)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    caplog.set_level(logging.INFO)
+
+    result = init(backends=["otlp"], service_name="ignored")
+    assert result.reused_tracer_provider and result.tracer_provider is app_provider
+    with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:  # noqa: SIM117
+        with trace.get_tracer("shop").start_as_current_span("checkout") as parent:
+            client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "hi"}])
+    assert flush()
+
+    assert "Overriding of current TracerProvider" not in caplog.text
+    app_finished = {s.name: s for s in app_spans.get_finished_spans()}
+    llm = next(s for s in app_finished.values() if s.attributes.get("gen_ai.operation.name") == "chat")
+    assert llm.context.trace_id == parent.get_span_context().trace_id
+    assert llm.parent.span_id == parent.get_span_context().span_id
+    exported = receiver.spans()
+    assert {s.name for s in exported} == set(app_finished)
+    assert {s.resource["service.name"] for s in exported} == {"shop"}
+    assert len({s.trace_id for s in exported}) == 1
+
+    assert shutdown()
+    count = len(receiver.trace_requests())
+    emit("after arktrace.shutdown")
+    app_provider.force_flush()
+    assert "after arktrace.shutdown" in {s.name for s in app_spans.get_finished_spans()}
+    assert len(receiver.trace_requests()) == count  # our exporters are gone, the app's pipeline lives on
+
+
+def test_detected_otlp_is_left_to_an_existing_provider(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    trace.set_tracer_provider(TracerProvider())
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    caplog.set_level(logging.INFO)
+    assert init(instrument=False).backends == ()
+    assert "not adding the generic OTLP exporter" in caplog.text
+
+
+def test_an_existing_meter_provider_is_not_replaced(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app_meters = MeterProvider()
+    metrics.set_meter_provider(app_meters)
+    monkeypatch.setenv("ARKTRACE_DATAKIT_URL", receiver.url + "/otel")
+    result = init(instrument=False)
+    assert metrics.get_meter_provider() is app_meters
+    assert result.meter_provider is not None and result.meter_provider is not app_meters
+    assert "Overriding of current MeterProvider" not in caplog.text
+
+
+# ------------------------------------------------------------------------------------------ lifecycle
+
+
+def test_second_init_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    first = init(backends=[], instrument=False)
+    assert init(backends=["console"]) is first
+    assert "already called" in caplog.text
+    assert shutdown()
+    assert shutdown()  # idempotent
+
+
+def test_no_backend_still_instruments(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    result = init()
+    assert result.backends == () and result.instrumented
+    assert "no backend configured" in caplog.text
+    assert shutdown()
+    assert not _instrument.is_instrumented()
+
+
+def test_otel_sdk_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    result = init()
+    assert result.tracer_provider is None and result.backends == ()
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+@pytest.mark.parametrize("status", [401, 500, 503])
+def test_rejected_exports_never_raise(
+    status: int, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    receiver.respond("/", status)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "api-key=rejected-secret-value")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2")
+    init(instrument=False)
+    for i in range(5):
+        emit(f"span {i}")
+    started = time.monotonic()
+    flush(timeout=3)
+    assert shutdown(timeout=3) in (True, False)
+    assert time.monotonic() - started < 6.5
+    assert receiver.trace_requests()
+    assert "rejected-secret-value" not in caplog.text
+
+
+def test_backend_down_flush_and_shutdown_stay_within_their_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "3")
+    init(instrument=False)
+    for i in range(50):
+        emit(f"span {i}")
+    started = time.monotonic()
+    flush(timeout=1)
+    assert time.monotonic() - started < 1.5
+    started = time.monotonic()
+    shutdown(timeout=1)
+    assert time.monotonic() - started < 1.5
+
+
+def test_slow_backend_shutdown_returns_within_timeout(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.respond("/", 200, delay=4)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    init(instrument=False)
+    emit()
+    started = time.monotonic()
+    assert shutdown(timeout=1) is False
+    assert time.monotonic() - started < 1.5
+
+
+# ------------------------------------------------------------------------------------------ real processes
+
+
+def _run(code: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("OTEL_EXPORTER_OTLP_ENDPOINT",)}
+    full_env.update(env)
+    full_env["PYTHONPATH"] = SRC + os.pathsep + full_env.get("PYTHONPATH", "")
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+SEED = """
+    import os
+    import arktrace
+    arktrace.init(service_name="byteplus")
+    from openai import OpenAI
+    client = OpenAI(api_key=os.environ["BYTEPLUS_API_KEY"], base_url=os.environ["BYTEPLUS_BASE_URL"])
+    response = client.chat.completions.create(
+        model=os.environ["BYTEPLUS_ENDPOINT_ID"],
+        messages=[{"role": "user", "content": "What is distributed tracing?"}],
+        max_tokens=256,
+    )
+    print(response.choices[0].message.content)
+    if os.environ.get("CALL_SHUTDOWN"):
+        arktrace.shutdown()
+"""
+
+
+@pytest.mark.parametrize("call_shutdown", [True, False], ids=["shutdown", "atexit"])
+def test_seed_pattern_in_a_real_process(server, receiver: OTLPReceiver, call_shutdown: bool) -> None:
+    env = {
+        "BYTEPLUS_API_KEY": "test-key",
+        "BYTEPLUS_BASE_URL": server.base_url,
+        "BYTEPLUS_ENDPOINT_ID": ENDPOINT,
+        "OPENOBSERVE_URL": receiver.url,
+        "OPENOBSERVE_ORG": "default",
+        "OPENOBSERVE_AUTH_TOKEN": "Basic cm9vdDpzZWNyZXQ=",
+    }
+    if call_shutdown:
+        env["CALL_SHUTDOWN"] = "1"
+    result = _run(SEED, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()  # the answer, and nothing of ours
+    assert "cm9vdDpzZWNyZXQ=" not in result.stdout + result.stderr
+    request = receiver.wait_for(lambda r: r.path == "/api/default/v1/traces")
+    assert request.headers["stream-name"] == "default"
+    (span,) = receiver.spans()
+    assert span.resource["service.name"] == "byteplus"
+    assert span.attributes["gen_ai.request.model"] == ENDPOINT
+
+
+def test_process_exit_is_not_held_up_by_a_dead_backend() -> None:
+    code = """
+        import arktrace
+        from opentelemetry import trace
+        arktrace.init(backends="otlp", instrument=False)
+        for i in range(100):
+            with trace.get_tracer("t").start_as_current_span("s"):
+                pass
+    """
+    started = time.monotonic()
+    result = _run(code, {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}"})
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 9, elapsed  # interpreter start + the 5 s exit bound

@@ -1,0 +1,223 @@
+"""Real MLflow and Phoenix servers: what each backend made of the spans that init() exported.
+
+Instrumented calls go to the bundled ModelArk-compatible server, spans go through arktrace.init() to a
+real MLflow / Phoenix started on 127.0.0.1 (tests/backend_servers.py), and are read back over the
+servers' REST APIs. Needs `bash scripts/install-backend-servers.sh`; skipped without it, failed without it
+when ARKTRACE_REQUIRE_BACKENDS=1.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import urllib.parse
+import uuid
+from typing import Any
+
+import openai
+import pytest
+from opentelemetry import trace
+
+from arktrace._check import run_check
+from arktrace._setup import flush, init, shutdown
+from backend_servers import (  # noqa: F401 - fixtures
+    ServerProcess,
+    backend_processes_fixture,
+    http_json,
+    mlflow_server_fixture,
+    phoenix_server_fixture,
+)
+from otlp_receiver import clean_env_fixture  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.backends]
+
+ENDPOINT = "ep-20250101120000-abcde"
+RESOLVED = "seed-1-8-251228"
+QUESTION = "What is the capital of France?"
+SYSTEM = "You are a helpful assistant."
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def any_value(value: dict[str, Any]) -> Any:
+    """An OTLP AnyValue in MLflow's JSON rendering, as a Python value."""
+    if "kvlist_value" in value:
+        return {kv["key"]: any_value(kv.get("value", {})) for kv in value["kvlist_value"].get("values", [])}
+    if "array_value" in value:
+        return [any_value(v) for v in value["array_value"].get("values", [])]
+    for key in ("string_value", "bool_value", "double_value"):
+        if key in value:
+            return value[key]
+    if "int_value" in value:
+        return int(value["int_value"])
+    return None
+
+
+def maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+# ------------------------------------------------------------------------------------------ MLflow
+
+
+def mlflow_trace(server: ServerProcess, trace_id: int) -> dict[str, Any]:
+    url = f"{server.url}/api/3.0/mlflow/traces/get?trace_id=tr-{trace_id:032x}"
+
+    def fetch() -> dict[str, Any] | None:
+        status, payload = http_json("GET", url)
+        if status != 200:
+            return None
+        found = payload["trace"]
+        return found if len(found.get("spans", [])) >= 2 else None
+
+    return server.poll(f"trace tr-{trace_id:032x}", fetch)
+
+
+def test_mlflow_reads_the_llm_span(
+    mlflow_server: ServerProcess, server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment = unique("arktrace-BytePlus")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", experiment)  # resolved, and created since it is missing
+    init(service_name="byteplus-mlflow")
+
+    # Seed 002: a parent span around the call, session and user as trace context.
+    with openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0) as client:
+        with trace.get_tracer("app").start_as_current_span("answer_question") as parent:
+            parent.set_attribute("session.id", "session-12345")
+            parent.set_attribute("user.id", "user-a")
+            response = client.chat.completions.create(
+                model=ENDPOINT,
+                messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}],
+            )
+        parent_context = parent.get_span_context()
+    assert flush()
+    assert shutdown()
+
+    status, found = http_json(
+        "GET",
+        f"{mlflow_server.url}/api/2.0/mlflow/experiments/get-by-name?"
+        + urllib.parse.urlencode({"experiment_name": experiment}),
+    )
+    assert status == 200, found
+    experiment_id = found["experiment"]["experiment_id"]
+
+    got = mlflow_trace(mlflow_server, parent_context.trace_id)
+    assert got["trace_info"]["trace_location"]["mlflow_experiment"]["experiment_id"] == experiment_id
+    spans = {span["name"]: span for span in got["spans"]}
+    llm_span = next(s for name, s in spans.items() if name != "answer_question")
+    attrs = {kv["key"]: any_value(kv["value"]) for kv in llm_span["attributes"]}
+    root = spans["answer_question"]
+    assert base64.b64decode(llm_span["parent_span_id"]) == base64.b64decode(root["span_id"])
+    assert base64.b64decode(root["span_id"]).hex() == f"{parent_context.span_id:016x}"
+
+    assert attrs["mlflow.spanType"] == "LLM"
+    usage = maybe_json(attrs["mlflow.chat.tokenUsage"])
+    assert usage["input_tokens"] == response.usage.prompt_tokens
+    assert usage["output_tokens"] == response.usage.completion_tokens
+    assert usage["total_tokens"] == response.usage.total_tokens
+    assert attrs["mlflow.llm.model"] == response.model == RESOLVED
+    inputs = maybe_json(attrs["mlflow.spanInputs"])
+    assert inputs["model"] == ENDPOINT
+    assert inputs["messages"] == [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": QUESTION},
+    ]
+    outputs = maybe_json(attrs["mlflow.spanOutputs"])
+    assert outputs["choices"][0]["message"]["content"] == response.choices[0].message.content
+    trace_usage = json.loads(got["trace_info"]["trace_metadata"]["mlflow.trace.tokenUsage"])
+    assert trace_usage["total_tokens"] == response.usage.total_tokens
+    assert got["trace_info"]["tags"]["service.name"] == "byteplus-mlflow"
+
+
+def test_check_against_mlflow(mlflow_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", "987654")
+    out = io.StringIO()
+    assert run_check(["--no-dotenv"], out=out) == 1
+    assert "HTTP 404: unknown experiment" in out.getvalue()
+
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", unique("arktrace-check"))
+    out = io.StringIO()
+    assert run_check(["--no-dotenv"], out=out) == 0, out.getvalue()
+    assert "OK (HTTP 200)" in out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------ Phoenix
+
+
+def phoenix_spans(server: ServerProcess, project: str, count: int) -> list[dict[str, Any]]:
+    url = f"{server.url}/v1/projects/{urllib.parse.quote(project)}/spans?limit=100"
+
+    def fetch() -> list[dict[str, Any]] | None:
+        status, payload = http_json("GET", url)
+        if status != 200:
+            return None
+        data = payload.get("data") or []
+        return data if len(data) >= count else None
+
+    return server.poll(f"{count} spans in project {project}", fetch)
+
+
+def test_phoenix_reads_the_llm_span(
+    phoenix_server: ServerProcess, server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = unique("arktrace")
+    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", phoenix_server.url)
+    monkeypatch.setenv("PHOENIX_PROJECT_NAME", project)
+    init(service_name="byteplus-phoenix")
+    with openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0) as client:
+        response = client.chat.completions.create(
+            model=ENDPOINT, messages=[{"role": "user", "content": QUESTION}], max_tokens=256
+        )
+        stream = client.chat.completions.create(
+            model=ENDPOINT,
+            messages=[{"role": "user", "content": "Tell me a story"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = list(stream)
+    streamed_text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    streamed_usage = next(c.usage for c in chunks if c.usage is not None)
+    assert flush()
+    assert shutdown()
+
+    spans = phoenix_spans(phoenix_server, project, 2)
+    by_input = {
+        ("story" if "Tell me a story" in s["attributes"].get("input.value", "") else "plain"): s
+        for s in spans
+    }
+    plain, streamed = by_input["plain"], by_input["story"]
+    for span in (plain, streamed):
+        assert span["span_kind"] == "LLM"
+        assert span["status_code"] == "OK"
+        assert span["attributes"]["llm.model_name"] == RESOLVED
+
+    attrs = plain["attributes"]
+    assert attrs["llm.token_count.prompt"] == response.usage.prompt_tokens
+    assert attrs["llm.token_count.completion"] == response.usage.completion_tokens
+    assert attrs["llm.token_count.total"] == response.usage.total_tokens
+    assert QUESTION in attrs["input.value"]
+    assert response.choices[0].message.content in attrs["output.value"]
+
+    attrs = streamed["attributes"]
+    assert attrs["llm.token_count.prompt"] == streamed_usage.prompt_tokens
+    assert attrs["llm.token_count.completion"] == streamed_usage.completion_tokens
+    assert streamed_text and streamed_text in attrs["output.value"]
+
+
+def test_check_against_phoenix(phoenix_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", phoenix_server.url)
+    monkeypatch.setenv("PHOENIX_PROJECT_NAME", unique("arktrace-check"))
+    out = io.StringIO()
+    assert run_check(["--no-dotenv"], out=out) == 0, out.getvalue()
+    assert "phoenix" in out.getvalue() and "OK (HTTP 200)" in out.getvalue()
