@@ -70,9 +70,7 @@ def test_every_call_kind_is_patched(provider):
     assert {("Completions", "create"), ("AsyncCompletions", "create"), ("Embeddings", "create")} <= names
     assert ("AsyncEmbeddings", "create") in names
     has_parse = hasattr(openai.resources.chat.completions.Completions, "parse")
-    assert (("Completions", "parse") in names) == (
-        has_parse or _has_beta_parse()
-    )
+    assert (("Completions", "parse") in names) == (has_parse or _has_beta_parse())
 
 
 def _has_beta_parse():
