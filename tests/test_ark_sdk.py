@@ -66,3 +66,26 @@ async def test_async_chat(server, spans):
     [c async for c in stream]
     await client.close()
     assert spans.one().attributes["gen_ai.usage.input_tokens"] == 5
+
+
+def test_an_sdk_imported_after_instrument_is_patched_then_and_not_imported_before():
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import arktrace
+arktrace.instrument()
+assert "volcenginesdkarkruntime" not in sys.modules, "instrument() imported the Ark SDK"
+from volcenginesdkarkruntime.resources.chat.completions import Completions
+patched = Completions.__dict__["create"]
+original = getattr(patched, "__wrapped__", None)
+assert original is not None, "the Ark SDK was not patched on import"
+arktrace.uninstrument()
+assert Completions.__dict__["create"] is original
+arktrace.instrument()
+assert Completions.__dict__["create"].__wrapped__ is original, "not patched again after re-instrumenting"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -108,7 +108,7 @@ def test_settings_errors_name_the_variable():
 
 def test_message_budget_keeps_the_newest_whole_messages():
     messages = [{"role": "user", "content": f"m{i}"} for i in range(10)]
-    attrs = message_attributes("llm.input_messages", messages, budget=5)
+    attrs = message_attributes("llm.input_messages", messages, budget=5, limit=1000)
     assert attrs == {
         "llm.input_messages.8.message.role": "user",
         "llm.input_messages.8.message.content": "m8",
@@ -125,7 +125,7 @@ def _chunk(delta, finish=None, usage=None, choices=True):
 
 
 def test_stream_state_rebuilds_the_response():
-    state = ChatStreamState()
+    state = ChatStreamState(10_000)
     state.record(_chunk({"role": "assistant", "content": "", "reasoning_content": "think"}))
     first = state.first_output_at
     assert first is not None
@@ -156,7 +156,7 @@ def test_stream_state_rebuilds_the_response():
 
 
 def test_moonshot_usage_inside_the_finish_choice():
-    state = ChatStreamState()
+    state = ChatStreamState(10_000)
     chunk = ChatCompletionChunk.model_validate(
         {
             "id": "x",

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
+from ._attributes import write_attributes
 from ._context import current_scope
 from ._endpoint import Endpoint
 from ._extract import (
@@ -42,6 +43,7 @@ from ._stream_state import ChatStreamState, CompletionStreamState, StreamState
 # (``parse`` → ``create`` in some SDK versions) yields one span, not two.
 IN_CALL_KEY = otel_context.create_key("arktrace-in-call")
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+_OK = Status(StatusCode.OK)
 
 
 class Recorder(NamedTuple):
@@ -88,9 +90,9 @@ class Call:
             name = f"{op.name} {model}" if model else op.name
         self.start_ns = time_ns()
         self.span = recorder.tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
+        # Request attributes are written with the response ones when the call ends: one write instead
+        # of two (nothing reads a span's attributes before it ends and is exported).
         self.recording = self.span.is_recording()
-        if self.recording:
-            self.span.set_attributes(request_attributes(op, args, endpoint, recorder.settings))
         self.start_perf = perf_counter()
 
     # -------------------------------------------------------------------------------- request side
@@ -196,13 +198,16 @@ class Call:
         try:
             cost = self._cost(attrs)
             if self.recording:
-                span.set_attributes(attrs)
+                all_attrs = request_attributes(self.op, self.args, self.endpoint, self.recorder.settings)
+                all_attrs.update(attrs)
                 if error is not None:
-                    span.set_attributes(error_attributes(error))
+                    all_attrs.update(error_attributes(error))
+                write_attributes(span, all_attrs)
+                if error is not None:
                     span.record_exception(error)
                     span.set_status(Status(StatusCode.ERROR, error_description(error)))
                 else:
-                    span.set_status(Status(StatusCode.OK))
+                    span.set_status(_OK)
             self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)
         except Exception:
             report_fault("finishing a span")
@@ -268,8 +273,8 @@ class Call:
         )
 
 
-def new_stream_state(op: Operation) -> StreamState:
-    return ChatStreamState() if op is CHAT else CompletionStreamState()
+def new_stream_state(op: Operation, limit: int) -> StreamState:
+    return ChatStreamState(limit) if op is CHAT else CompletionStreamState(limit)
 
 
 class ObservedStream:
@@ -282,14 +287,15 @@ class ObservedStream:
     right away; a stream dropped without either ends it when collected (``__del__``).
     """
 
-    __slots__ = ("_busy", "_call", "_hide_usage", "_inner", "_state")
+    __slots__ = ("_busy", "_call", "_hide_usage", "_inner", "_record", "_state")
 
     def __init__(self, call: Call, inner: Any, hide_usage: bool) -> None:
         self._call = call
         self._inner = inner
-        self._state = new_stream_state(call.op)
+        self._state = new_stream_state(call.op, call.recorder.settings.max_value_length)
+        self._record = self._state.record
         self._hide_usage = hide_usage
-        self._busy = False
+        self._busy = False  # inside the SDK's iterator: a close then is the SDK's own tidying up
 
     @classmethod
     def attach(cls, call: Call, stream: Any) -> None:
@@ -298,7 +304,8 @@ class ObservedStream:
         stream._iterator = observer
         _on_close(stream.response, observer._closed)
 
-    # ---- sync
+    # The two methods below are the per-chunk path: the observing is inlined, not a helper call.
+
     def __iter__(self) -> ObservedStream:
         return self
 
@@ -315,10 +322,16 @@ class ObservedStream:
                 raise
             finally:
                 self._busy = False
-            if self._observe(chunk):
-                return chunk
+            try:
+                self._record(chunk)
+                if self._hide_usage and chunk.usage is not None:
+                    if not chunk.choices:
+                        continue  # the usage-only chunk arktrace asked for: not the caller's
+                    chunk.usage = None  # asked for by arktrace: give back what the caller would see
+            except Exception:
+                report_fault("reading a stream chunk")
+            return chunk
 
-    # ---- async
     def __aiter__(self) -> ObservedStream:
         return self
 
@@ -335,24 +348,22 @@ class ObservedStream:
                 raise
             finally:
                 self._busy = False
-            if self._observe(chunk):
-                return chunk
-
-    def _observe(self, chunk: Any) -> bool:
-        """Fold ``chunk`` in; False when it is the usage-only chunk arktrace asked for and hides."""
-        try:
-            self._state.record(chunk)
-            if self._hide_usage and chunk.usage is not None:
-                if not chunk.choices:
-                    return False
-                chunk.usage = None  # asked for by arktrace, not the caller: give back what they'd see
-        except Exception:
-            report_fault("reading a stream chunk")
-        return True
+            try:
+                self._record(chunk)
+                if self._hide_usage and chunk.usage is not None:
+                    if not chunk.choices:
+                        continue
+                    chunk.usage = None
+            except Exception:
+                report_fault("reading a stream chunk")
+            return chunk
 
     def _closed(self) -> None:
-        # A close from inside our own __next__ is the SDK tidying up after the last chunk or an error;
-        # __next__ ends the span then, with the right status.
+        # The SDK closes the response from inside its own iteration, after the last chunk or on an
+        # error (and the HTTP client again as its byte iterator is finalised, even after the SDK's
+        # generator has finished, so the generator's gi_running cannot tell): __next__ / __anext__
+        # end the span then, with the right status. Only a close from outside (the caller, a `with`
+        # block, the .stream() helper) ends it here.
         if not self._busy:
             self._call.end_stream(self._state)
 

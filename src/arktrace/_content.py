@@ -27,12 +27,16 @@ def _data_url_placeholder(url: str) -> str:
 def sanitize_text(text: str, limit: int) -> str:
     if text.startswith(_DATA_URL_PREFIX) and ";base64," in text[:200]:
         return _data_url_placeholder(text)
-    return truncate(text, limit)
+    return text if len(text) <= limit else truncate(text, limit)
 
 
 def sanitize(value: Any, limit: int) -> Any:
     """``value`` with inline data replaced and long strings cut; the original when nothing changed."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
     if isinstance(value, str):
+        if len(value) <= limit and not value.startswith(_DATA_URL_PREFIX):
+            return value
         return sanitize_text(value, limit)
     if isinstance(value, dict):
         changed = None
@@ -74,14 +78,62 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+# Built once: json.dumps() with options builds a new encoder on every call, which costs more than
+# encoding a small request.
+to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+
+
+_MISSING = object()
 
 
 def get(obj: Any, key: str) -> Any:
-    """Read ``key`` from a mapping or an object alike (SDK models, plain dicts from raw bodies)."""
+    """Read ``key`` from a mapping or an object alike (SDK models, plain dicts from raw bodies).
+
+    Never asks a pydantic model for a field it lacks: its ``__getattr__`` builds an error message
+    before raising, ~6.5 µs per miss, more than the rest of a call's extraction. Declared fields
+    live in the instance ``__dict__``, undeclared provider fields in ``__pydantic_extra__``.
+    """
     if obj is None:
         return None
     if isinstance(obj, dict):
         return obj.get(key)
+    fields = getattr(obj, "__dict__", None)
+    if fields is not None:
+        value = fields.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        extra = getattr(obj, "__pydantic_extra__", _MISSING)
+        if extra is not _MISSING:  # a pydantic model: the field is not there
+            return extra.get(key) if extra else None
     return getattr(obj, key, None)
+
+
+class _AttributeView:
+    """``.get`` over an object that is neither a mapping nor a pydantic model."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self._obj, key, default)
+
+
+_EMPTY: dict = {}
+
+
+def fields_of(obj: Any) -> Any:
+    """A mapping view of ``obj``'s fields, read with ``.get``: the dict itself, a pydantic model's
+    declared and extra fields, or attribute access for anything else. One conversion per object
+    is cheaper than a :func:`get` per field when several fields are read.
+    """
+    if obj is None:
+        return _EMPTY
+    if isinstance(obj, dict):
+        return obj
+    extra = getattr(obj, "__pydantic_extra__", _MISSING)
+    if extra is _MISSING:
+        return _AttributeView(obj)
+    fields = obj.__dict__
+    return {**fields, **extra} if extra else fields

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ._content import get, sanitize, to_json, truncate
+from ._content import fields_of, get, sanitize, sanitize_text, to_json, truncate
 from ._endpoint import Endpoint
 from ._settings import Settings
 
@@ -96,9 +96,9 @@ def request_attributes(
             attrs[key] = value
     stop = args.get("stop")
     if isinstance(stop, str):
-        attrs["gen_ai.request.stop_sequences"] = [stop]
+        attrs["gen_ai.request.stop_sequences"] = (stop,)
     elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
-        attrs["gen_ai.request.stop_sequences"] = list(stop)
+        attrs["gen_ai.request.stop_sequences"] = tuple(stop)
     n = args.get("n")
     if isinstance(n, int) and n != 1:
         attrs["gen_ai.request.choice.count"] = n
@@ -109,7 +109,7 @@ def request_attributes(
         attrs["gen_ai.output.type"] = output_type
     encoding = args.get("encoding_format")
     if isinstance(encoding, str):
-        attrs["gen_ai.request.encoding_formats"] = [encoding]
+        attrs["gen_ai.request.encoding_formats"] = (encoding,)
     dimensions = args.get("dimensions")
     if isinstance(dimensions, int):
         attrs["gen_ai.embeddings.dimension.count"] = dimensions
@@ -163,9 +163,9 @@ def _request_content(op: Operation, args: dict[str, Any], settings: Settings) ->
     if op is TEXT_COMPLETION:
         prompt = content.get("prompt")
         if isinstance(prompt, str):
-            attrs["llm.prompts"] = [prompt]
+            attrs["llm.prompts"] = (prompt,)
         elif isinstance(prompt, list) and all(isinstance(p, str) for p in prompt):
-            attrs["llm.prompts"] = prompt[:budget]
+            attrs["llm.prompts"] = tuple(prompt[:budget])
         return attrs
 
     tools = content.get("tools")
@@ -174,27 +174,28 @@ def _request_content(op: Operation, args: dict[str, Any], settings: Settings) ->
         for i, tool in enumerate(tools[: budget // 4]):
             attrs[f"llm.tools.{i}.tool.json_schema"] = truncate(to_json(tool), limit)
             tool_attrs += 1
-    messages = content.get("messages")
+    messages = args.get("messages")
     if isinstance(messages, (list, tuple)):
-        attrs.update(message_attributes("llm.input_messages", messages, budget - tool_attrs))
+        attrs.update(message_attributes("llm.input_messages", messages, budget - tool_attrs, limit))
     return attrs
 
 
 # ------------------------------------------------------------------------------------------- messages
 
 
-def message_attributes(prefix: str, messages: Any, budget: int) -> dict[str, Any]:
+def message_attributes(prefix: str, messages: Any, budget: int, limit: int) -> dict[str, Any]:
     """OpenInference indexed message attributes, at most ``budget`` of them.
 
     When the conversation does not fit, the most recent messages are kept (they are what a reader
     looks for) and older ones are left to ``input.value``, which always holds the whole request. A span
     therefore stays under the SDK's attribute-count limit however long the chat grows, and nothing
-    recorded earlier is evicted.
+    recorded earlier is evicted. Text is sanitised here (inline data replaced, long text cut), so the
+    caller's messages and SDK objects are read as they are, never copied.
     """
     per_message: list[list[tuple[str, Any]]] = []
     used = 0
     for index in range(len(messages) - 1, -1, -1):
-        flat = _flatten_message(f"{prefix}.{index}.message", messages[index])
+        flat = _flatten_message(f"{prefix}.{index}.message", messages[index], limit)
         if used + len(flat) > budget:
             break
         used += len(flat)
@@ -205,33 +206,34 @@ def message_attributes(prefix: str, messages: Any, budget: int) -> dict[str, Any
     return attrs
 
 
-def _flatten_message(prefix: str, message: Any) -> list[tuple[str, Any]]:
+def _flatten_message(prefix: str, message: Any, limit: int) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
-    role = get(message, "role")
+    message = fields_of(message)
+    role = message.get("role")
     if isinstance(role, str):
         out.append((f"{prefix}.role", role))
-    content = get(message, "content")
+    content = message.get("content")
     if isinstance(content, str):
-        out.append((f"{prefix}.content", content))
+        out.append((f"{prefix}.content", sanitize_text(content, limit)))
     elif isinstance(content, (list, tuple)):
         for j, part in enumerate(content):
             kind = get(part, "type")
             base = f"{prefix}.contents.{j}.message_content"
             if kind == "text":
                 out.append((f"{base}.type", "text"))
-                out.append((f"{base}.text", get(part, "text") or ""))
+                out.append((f"{base}.text", sanitize_text(get(part, "text") or "", limit)))
             elif kind == "image_url":
                 out.append((f"{base}.type", "image"))
                 url = get(get(part, "image_url"), "url")
                 if isinstance(url, str):
-                    out.append((f"{base}.image.image.url", url))
+                    out.append((f"{base}.image.image.url", sanitize_text(url, limit)))
             elif isinstance(kind, str):
                 out.append((f"{base}.type", kind))
     for key in ("name", "tool_call_id"):
-        value = get(message, key)
+        value = message.get(key)
         if isinstance(value, str):
             out.append((f"{prefix}.{key}", value))
-    tool_calls = get(message, "tool_calls")
+    tool_calls = message.get("tool_calls")
     if tool_calls:
         for k, call in enumerate(tool_calls):
             base = f"{prefix}.tool_calls.{k}.tool_call"
@@ -244,7 +246,7 @@ def _flatten_message(prefix: str, message: Any) -> list[tuple[str, Any]]:
                 out.append((f"{base}.function.name", name))
             arguments = get(function, "arguments")
             if isinstance(arguments, str):
-                out.append((f"{base}.function.arguments", arguments))
+                out.append((f"{base}.function.arguments", sanitize_text(arguments, limit)))
     return out
 
 
@@ -260,26 +262,29 @@ def response_attributes(
     what metrics and cost need.
     """
     attrs: dict[str, Any] = {}
-    response_id = get(response, "id")
+    fields = fields_of(response)
+    response_id = fields.get("id")
     if isinstance(response_id, str) and response_id:
         attrs["gen_ai.response.id"] = response_id
-    model = get(response, "model")
+    model = fields.get("model")
     if isinstance(model, str) and model:
         attrs["gen_ai.response.model"] = model
         attrs["llm.model_name"] = model
         if op is EMBEDDINGS:
             attrs["embedding.model_name"] = model
-    tier = get(response, "service_tier")
+    tier = fields.get("service_tier")
     if isinstance(tier, str):
         attrs["openai.response.service_tier"] = tier
 
-    choices = get(response, "choices") or ()
-    if op is not EMBEDDINGS:
-        reasons = [r for r in (get(c, "finish_reason") for c in choices) if isinstance(r, str)]
+    choices = fields.get("choices") or ()
+    if op is EMBEDDINGS:
+        choices = ()
+    elif choices:
+        reasons = tuple(r for r in (get(c, "finish_reason") for c in choices) if isinstance(r, str))
         if reasons:
             attrs["gen_ai.response.finish_reasons"] = reasons
 
-    usage = get(response, "usage")
+    usage = fields.get("usage")
     if usage is None:
         # Moonshot puts the usage of a call inside its choice.
         for choice in choices:
@@ -298,12 +303,18 @@ def response_attributes(
         if op is CHAT:
             messages = [get(c, "message") for c in choices]
             budget = max(settings.max_message_attributes // 4, 8)
-            attrs.update(message_attributes("llm.output_messages", sanitize(messages, limit), budget))
+            attrs.update(message_attributes("llm.output_messages", messages, budget, limit))
     return attrs
 
 
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_USAGE_NAMES = (
+    ("gen_ai.usage.input_tokens", "llm.token_count.prompt"),
+    ("gen_ai.usage.output_tokens", "llm.token_count.completion"),
+    ("gen_ai.usage.total_tokens", "llm.token_count.total"),
+    ("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read"),
+    ("gen_ai.usage.cache_creation.input_tokens", "llm.token_count.prompt_details.cache_write"),
+    ("gen_ai.usage.reasoning.output_tokens", "llm.token_count.completion_details.reasoning"),
+)
 
 
 def usage_attributes(usage: Any) -> dict[str, Any]:
@@ -311,46 +322,39 @@ def usage_attributes(usage: Any) -> dict[str, Any]:
 
     Only numbers the provider reported are written; a missing count stays missing.
     """
-    prompt = _count(get(usage, "prompt_tokens"))
-    if prompt is None:
-        prompt = _count(get(usage, "input_tokens"))
-    completion = _count(get(usage, "completion_tokens"))
-    if completion is None:
-        completion = _count(get(usage, "output_tokens"))
-    total = _count(get(usage, "total_tokens"))
+    usage = fields_of(usage)
+    prompt = _count(usage, "prompt_tokens", "input_tokens")
+    completion = _count(usage, "completion_tokens", "output_tokens")
+    total = _count(usage, "total_tokens")
     if total is None and prompt is not None and completion is not None:
         total = prompt + completion
-
-    prompt_details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    cached = _count(get(prompt_details, "cached_tokens"))
+    prompt_details = fields_of(usage.get("prompt_tokens_details") or usage.get("input_tokens_details"))
+    cached = _count(prompt_details, "cached_tokens")
     if cached is None:
-        cached = _count(get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
-    if cached is None:
-        cached = _count(get(usage, "cached_tokens"))  # Moonshot
-    cache_write = _count(get(prompt_details, "cache_creation_input_tokens"))  # Qwen explicit cache
-    completion_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
-    reasoning = _count(get(completion_details, "reasoning_tokens"))
+        cached = _count(usage, "prompt_cache_hit_tokens", "cached_tokens")  # DeepSeek, Moonshot
+    cache_write = _count(prompt_details, "cache_creation_input_tokens")  # Qwen explicit cache
+    completion_details = fields_of(
+        usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+    )
+    reasoning = _count(completion_details, "reasoning_tokens")
 
     attrs: dict[str, Any] = {}
-    if prompt is not None:
-        attrs["gen_ai.usage.input_tokens"] = prompt
-        attrs["llm.token_count.prompt"] = prompt
-    if completion is not None:
-        attrs["gen_ai.usage.output_tokens"] = completion
-        attrs["llm.token_count.completion"] = completion
-    if total is not None:
-        attrs["gen_ai.usage.total_tokens"] = total
-        attrs["llm.token_count.total"] = total
-    if cached is not None:
-        attrs["gen_ai.usage.cache_read.input_tokens"] = cached
-        attrs["llm.token_count.prompt_details.cache_read"] = cached
-    if cache_write is not None:
-        attrs["gen_ai.usage.cache_creation.input_tokens"] = cache_write
-        attrs["llm.token_count.prompt_details.cache_write"] = cache_write
-    if reasoning is not None:
-        attrs["gen_ai.usage.reasoning.output_tokens"] = reasoning
-        attrs["llm.token_count.completion_details.reasoning"] = reasoning
+    for value, (genai, openinference) in zip(
+        (prompt, completion, total, cached, cache_write, reasoning), _USAGE_NAMES
+    ):
+        if value is not None:
+            attrs[genai] = value
+            attrs[openinference] = value
     return attrs
+
+
+def _count(fields: Any, *names: str) -> int | None:
+    """The first of ``names`` that ``fields`` (see :func:`fields_of`) holds as a whole number."""
+    for name in names:
+        value = fields.get(name)
+        if type(value) is int:
+            return value
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- errors

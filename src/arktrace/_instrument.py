@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
+import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
@@ -53,23 +54,24 @@ _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
 _SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
 
 
-@dataclass
-class _Patch:
+class _Patch(NamedTuple):
     owner: type
     name: str
     original: Any
     wrapper: Any
 
 
-@dataclass
 class _State:
-    recorder: Recorder
-    patches: list[_Patch] = field(default_factory=list)
-    active: bool = True
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.patches: list[_Patch] = []
+        self.packages: set[str] = set()  # SDK packages patched so far
+        self.active = True
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: an import hook may fire while instrument() holds it
 _state: _State | None = None
+_hooks_registered = False
 
 
 def instrument(
@@ -108,14 +110,42 @@ def instrument(
             prices=price_table,
             settings=settings,
         )
-        state = _State(recorder=recorder)
-        for owner, name, op in _find_patch_points():
+        _state = _State(recorder=recorder)
+        # SDKs the application already imported are patched now; the others when they are imported
+        # (importing an SDK the application may never use would cost it up to a second and 14 MB).
+        for package in _SDK_PACKAGES:
+            module = sys.modules.get(package)
+            if module is not None:
+                _patch_package(module)
+        _register_import_hooks()
+
+
+def _register_import_hooks() -> None:
+    global _hooks_registered
+    if not _hooks_registered:
+        _hooks_registered = True
+        for package in _SDK_PACKAGES:
+            wrapt.register_post_import_hook(_patch_package, package)
+
+
+def _patch_package(module: Any) -> None:
+    """Patch one SDK package's methods, once per instrumentation (runs as a post-import hook too)."""
+    with _lock:
+        state = _state
+        if state is None or module.__name__ in state.packages:
+            return
+        state.packages.add(module.__name__)
+        try:
+            points = _find_patch_points(module.__name__)
+        except Exception:
+            report_fault(f"finding what to patch in {module.__name__}")
+            return
+        for owner, name, op in points:
             original = owner.__dict__[name]
             is_async = inspect.iscoroutinefunction(original) or owner.__name__.startswith("Async")
             wrapper = _make_wrapper(state, op, original, is_async)
             setattr(owner, name, wrapper)
             state.patches.append(_Patch(owner, name, original, wrapper))
-        _state = state
 
 
 def uninstrument() -> None:
@@ -141,17 +171,16 @@ def current_recorder() -> Recorder | None:
     return state.recorder if state is not None else None
 
 
-def _find_patch_points() -> list[tuple[type, str, Operation]]:
+def _find_patch_points(package: str) -> list[tuple[type, str, Operation]]:
     found = []
-    for package in _SDK_PACKAGES:
-        for suffix, class_name, method, op in _PATCH_POINTS:
-            try:
-                module = importlib.import_module(f"{package}.{suffix}")
-            except ImportError:
-                continue
-            owner = getattr(module, class_name, None)
-            if isinstance(owner, type) and method in owner.__dict__:
-                found.append((owner, method, op))
+    for suffix, class_name, method, op in _PATCH_POINTS:
+        try:
+            module = importlib.import_module(f"{package}.{suffix}")
+        except ImportError:
+            continue
+        owner = getattr(module, class_name, None)
+        if isinstance(owner, type) and method in owner.__dict__:
+            found.append((owner, method, op))
     return found
 
 

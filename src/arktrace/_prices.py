@@ -14,39 +14,43 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._errors import ConfigError
 
 PER_TOKENS = 1_000_000
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(NamedTuple):
     max_prompt_tokens: int | None
     input: float
     cache_hit: float
     output: float
 
 
-@dataclass(frozen=True)
 class PriceTable:
-    models: dict[str, tuple[Tier, ...]]
-    endpoints: dict[str, str]
-    label: str
-    """Where the prices come from, written on every priced span (``arktrace.cost.price_table``)."""
+    def __init__(self, models: dict[str, tuple[Tier, ...]], endpoints: dict[str, str], label: str) -> None:
+        self.models = models
+        self.endpoints = endpoints
+        self.label = label
+        """Where the prices come from, written on every priced span (``arktrace.cost.price_table``)."""
+        self._found: dict[str, tuple[Tier, ...] | None] = {}
 
     def tiers_for(self, response_model: str | None, request_model: str | None) -> tuple[Tier, ...] | None:
         model = response_model or self.endpoints.get(request_model or "") or request_model
         if not model:
             return None
+        try:
+            return self._found[model]  # an app uses a handful of models: remember each look-up
+        except KeyError:
+            pass
         best = None
         for prefix in self.models:
             if model.startswith(prefix) and (best is None or len(prefix) > len(best)):
                 best = prefix
-        return self.models[best] if best is not None else None
+        tiers = self._found[model] = self.models[best] if best is not None else None
+        return tiers
 
     def cost(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._errors import ConfigError
 
@@ -17,8 +17,7 @@ _FALSE = {"0", "false", "no", "off"}
 STREAM_USAGE_MODES = ("auto", "always", "never")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     capture_content: bool = True
     """Record message text, tool arguments and outputs. Off: none of them reach a span."""
     max_value_length: int = 32_000

@@ -2,8 +2,13 @@
 
 ``record(chunk)`` runs once per chunk on the caller's thread, so it does the least it can: append
 fragments to lists (joined once at the end, so accumulation is O(total size)), note the first chunk
-that carries output, keep the last usage seen. ``as_response()`` rebuilds a response dict that the
-one response extractor reads, so streamed and non-streamed calls are described the same way.
+that carries output, keep the last usage seen. Text beyond the span's value-length limit is counted,
+not kept, so a stream of any length holds bounded memory. ``as_response()`` rebuilds a response
+dict that the one response extractor reads, so streamed and non-streamed calls are described the
+same way.
+
+The per-chunk code reads each SDK field once and inlines what a helper would do: it is the one
+place where arktrace's cost grows with the size of a response (``benchmarks/`` measures it).
 """
 
 from __future__ import annotations
@@ -14,13 +19,28 @@ from typing import Any
 from ._content import get
 
 
-def _extra(obj: Any) -> dict | None:
-    # SDK models keep provider fields they do not declare (reasoning_content, Moonshot's in-choice usage)
-    # in __pydantic_extra__; reading that dict avoids the exception path of getattr on a missing field.
-    try:
-        return obj.__pydantic_extra__
-    except AttributeError:
-        return getattr(obj, "__dict__", None)
+class _Text:
+    """Fragments of one text, kept up to a limit; what is past the limit is only counted."""
+
+    __slots__ = ("cut", "kept", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.kept = 0
+        self.cut = 0
+
+    def add(self, text: str, limit: int) -> None:
+        if self.kept < limit:
+            self.parts.append(text)
+            self.kept += len(text)
+        else:
+            self.cut += len(text)
+
+    def value(self) -> str:
+        text = "".join(self.parts)
+        if self.cut:
+            text += f"…[{self.cut} more characters cut by arktrace]"
+        return text
 
 
 class _Choice:
@@ -28,8 +48,8 @@ class _Choice:
 
     def __init__(self) -> None:
         self.role: str | None = None
-        self.content: list[str] = []
-        self.reasoning: list[str] = []
+        self.content = _Text()
+        self.reasoning = _Text()
         self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument fragments]]
         self.finish_reason: str | None = None
 
@@ -41,6 +61,7 @@ class StreamState:
         "choices",
         "created",
         "first_output_at",
+        "limit",
         "model",
         "output_chunks",
         "response_id",
@@ -49,7 +70,8 @@ class StreamState:
     )
     object_name = ""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self.response_id: str | None = None
         self.model: str | None = None
         self.created: int | None = None
@@ -69,10 +91,13 @@ class StreamState:
         raise NotImplementedError
 
     def _choice(self, index: int) -> _Choice:
-        state = self.choices.get(index)
-        if state is None:
-            state = self.choices[index] = _Choice()
+        state = self.choices[index] = _Choice()
         return state
+
+    def _produced(self) -> None:
+        self.output_chunks += 1
+        if self.first_output_at is None:
+            self.first_output_at = perf_counter()
 
     def as_response(self) -> dict[str, Any]:
         response: dict[str, Any] = {"id": self.response_id, "object": self.object_name}
@@ -102,35 +127,49 @@ class ChatStreamState(StreamState):
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
-        produced = False
         for choice in chunk.choices:
-            state = self.choices.get(choice.index) or self._choice(choice.index)
+            index = choice.index
+            state = self.choices.get(index)
+            if state is None:
+                state = self._choice(index)
+            produced = False
             delta = choice.delta
             if delta is not None:
-                if state.role is None and delta.role:
-                    state.role = delta.role
                 text = delta.content
                 if text:
-                    state.content.append(text)
+                    kept = state.content
+                    if kept.kept < self.limit:
+                        kept.parts.append(text)
+                        kept.kept += len(text)
+                    else:
+                        kept.cut += len(text)
                     produced = True
-                extra = _extra(delta)
+                if state.role is None:
+                    state.role = delta.role
+                # Providers' reasoning text is not an SDK field: it sits in the model's extras.
+                try:
+                    extra = delta.__pydantic_extra__
+                except AttributeError:
+                    extra = getattr(delta, "__dict__", None)
                 if extra:
                     reasoning = extra.get("reasoning_content")
                     if reasoning:
-                        state.reasoning.append(reasoning)
+                        state.reasoning.add(reasoning, self.limit)
                         produced = True
-                if delta.tool_calls:
-                    self._tool_calls(state, delta.tool_calls)
+                tool_calls = delta.tool_calls
+                if tool_calls:
+                    self._tool_calls(state, tool_calls)
                     produced = True
-            if choice.finish_reason:
-                state.finish_reason = choice.finish_reason
-                extra = _extra(choice)
-                if extra and extra.get("usage") is not None:  # Moonshot: usage inside the finish choice
-                    self.usage = extra["usage"]
-        if produced:
-            self.output_chunks += 1
-            if self.first_output_at is None:
-                self.first_output_at = perf_counter()
+            if produced:
+                self.output_chunks += 1
+                if self.first_output_at is None:
+                    self.first_output_at = perf_counter()
+            finish_reason = choice.finish_reason
+            if finish_reason:
+                state.finish_reason = finish_reason
+                extra = get(choice, "usage")
+                if extra is not None:  # Moonshot: usage inside the finish choice
+                    self.usage = extra
 
     @staticmethod
     def _tool_calls(state: _Choice, deltas: Any) -> None:
@@ -152,9 +191,9 @@ class ChatStreamState(StreamState):
                     call[2].append(arguments)
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": choice.role or "assistant", "content": "".join(choice.content)}
-        if choice.reasoning:
-            message["reasoning_content"] = "".join(choice.reasoning)
+        message: dict[str, Any] = {"role": choice.role or "assistant", "content": choice.content.value()}
+        if choice.reasoning.parts:
+            message["reasoning_content"] = choice.reasoning.value()
         if choice.tool_calls:
             message["tool_calls"] = [
                 {"id": call_id, "type": "function", "function": {"name": name, "arguments": "".join(args)}}
@@ -173,19 +212,18 @@ class CompletionStreamState(StreamState):
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
-        produced = False
         for choice in chunk.choices:
-            state = self.choices.get(choice.index) or self._choice(choice.index)
+            index = choice.index
+            state = self.choices.get(index)
+            if state is None:
+                state = self._choice(index)
             text = choice.text
             if text:
-                state.content.append(text)
-                produced = True
-            if choice.finish_reason:
-                state.finish_reason = choice.finish_reason
-        if produced:
-            self.output_chunks += 1
-            if self.first_output_at is None:
-                self.first_output_at = perf_counter()
+                state.content.add(text, self.limit)
+                self._produced()
+            finish_reason = choice.finish_reason
+            if finish_reason:
+                state.finish_reason = finish_reason
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
-        return {"index": index, "text": "".join(choice.content), "finish_reason": choice.finish_reason}
+        return {"index": index, "text": choice.content.value(), "finish_reason": choice.finish_reason}
