@@ -276,3 +276,16 @@ def test_stream_does_not_leave_its_span_current(client, provider, spans):
     stream.close()
     after = next(s for s in spans.all() if s.name == "after")
     assert after.parent is None
+
+
+def test_long_stream_keeps_bounded_text(client, provider, spans):
+    import arktrace
+
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, max_value_length=100)
+    stream = client.chat.completions.create(
+        model="ep-20250101120000-fghij", messages=QUESTION, stream=True, extra_body={"arktrace_chunks": 2000}
+    )
+    delivered = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    kept = spans.one().attributes["llm.output_messages.0.message.content"]
+    assert kept == delivered[:100] + f"…[{len(delivered) - 100} more characters cut by arktrace]"

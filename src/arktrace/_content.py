@@ -12,10 +12,22 @@ from typing import Any
 _DATA_URL_PREFIX = "data:"
 
 
-def truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
+_CUT_MARK = " more characters cut by arktrace]"
+
+
+def truncate(text: str, limit: int, already_cut: int = 0) -> str:
+    """``text`` cut to ``limit`` characters plus a marker saying how many were cut.
+
+    Idempotent: a text this function already cut at ``limit`` comes back unchanged, so a value cut
+    once (a long streamed answer) is not cut again, with a wrong count, by a later step.
+    ``already_cut`` adds characters that were dropped before ``text`` was assembled.
+    """
+    if len(text) <= limit and not already_cut:
         return text
-    return f"{text[:limit]}…[{len(text) - limit} more characters cut by arktrace]"
+    if text.endswith(_CUT_MARK) and text.find("…[", limit) == limit:
+        return text
+    cut = max(len(text) - limit, 0) + already_cut
+    return f"{text[:limit]}…[{cut}{_CUT_MARK}"
 
 
 def _data_url_placeholder(url: str) -> str:

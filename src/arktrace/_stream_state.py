@@ -16,7 +16,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from ._content import get
+from ._content import get, truncate
 
 
 class _Text:
@@ -36,11 +36,9 @@ class _Text:
         else:
             self.cut += len(text)
 
-    def value(self) -> str:
+    def value(self, limit: int) -> str:
         text = "".join(self.parts)
-        if self.cut:
-            text += f"…[{self.cut} more characters cut by arktrace]"
-        return text
+        return truncate(text, limit, self.cut) if self.cut else text
 
 
 class _Choice:
@@ -191,9 +189,12 @@ class ChatStreamState(StreamState):
                     call[2].append(arguments)
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": choice.role or "assistant", "content": choice.content.value()}
+        message: dict[str, Any] = {
+            "role": choice.role or "assistant",
+            "content": choice.content.value(self.limit),
+        }
         if choice.reasoning.parts:
-            message["reasoning_content"] = choice.reasoning.value()
+            message["reasoning_content"] = choice.reasoning.value(self.limit)
         if choice.tool_calls:
             message["tool_calls"] = [
                 {"id": call_id, "type": "function", "function": {"name": name, "arguments": "".join(args)}}
@@ -226,4 +227,8 @@ class CompletionStreamState(StreamState):
                 state.finish_reason = finish_reason
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
-        return {"index": index, "text": choice.content.value(), "finish_reason": choice.finish_reason}
+        return {
+            "index": index,
+            "text": choice.content.value(self.limit),
+            "finish_reason": choice.finish_reason,
+        }
