@@ -19,6 +19,7 @@ import openai
 import pytest
 from opentelemetry import trace
 
+import arktrace
 from arktrace._check import run_check
 from arktrace._setup import flush, init, shutdown
 from backend_servers import (  # noqa: F401 - fixtures
@@ -91,9 +92,10 @@ def test_mlflow_reads_the_llm_span(
 
     # Seed 002: a parent span around the call, session and user as trace context.
     with openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0) as client:
-        with trace.get_tracer("app").start_as_current_span("answer_question") as parent:
-            parent.set_attribute("session.id", "session-12345")
-            parent.set_attribute("user.id", "user-a")
+        with (
+            trace.get_tracer("app").start_as_current_span("answer_question") as parent,
+            arktrace.context(user_id="user-a", session_id="session-12345"),
+        ):
             response = client.chat.completions.create(
                 model=ENDPOINT,
                 messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}],
@@ -135,6 +137,10 @@ def test_mlflow_reads_the_llm_span(
     assert outputs["choices"][0]["message"]["content"] == response.choices[0].message.content
     trace_usage = json.loads(got["trace_info"]["trace_metadata"]["mlflow.trace.tokenUsage"])
     assert trace_usage["total_tokens"] == response.usage.total_tokens
+    # arktrace.context reached both spans, and MLflow made them the trace's session and user
+    assert attrs["session.id"] == "session-12345" and attrs["user.id"] == "user-a"
+    assert got["trace_info"]["trace_metadata"]["mlflow.trace.session"] == "session-12345"
+    assert got["trace_info"]["trace_metadata"]["mlflow.trace.user"] == "user-a"
     assert got["trace_info"]["tags"]["service.name"] == "byteplus-mlflow"
 
 
@@ -175,7 +181,8 @@ def test_phoenix_reads_the_llm_span(
     monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", phoenix_server.url)
     monkeypatch.setenv("PHOENIX_PROJECT_NAME", project)
     init(service_name="byteplus-phoenix")
-    with openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0) as client:
+    client = openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0)
+    with client, arktrace.context(user_id="user-p", session_id="session-p"):
         response = client.chat.completions.create(
             model=ENDPOINT, messages=[{"role": "user", "content": QUESTION}], max_tokens=256
         )
@@ -201,6 +208,8 @@ def test_phoenix_reads_the_llm_span(
         assert span["span_kind"] == "LLM"
         assert span["status_code"] == "OK"
         assert span["attributes"]["llm.model_name"] == RESOLVED
+        assert span["attributes"]["session.id"] == "session-p"
+        assert span["attributes"]["user.id"] == "user-p"
 
     attrs = plain["attributes"]
     assert attrs["llm.token_count.prompt"] == response.usage.prompt_tokens
