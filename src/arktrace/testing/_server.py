@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 from . import _scripts as s
 
@@ -34,17 +34,29 @@ class RecordedRequest:
     raw: bytes
 
 
-class _Stream:
-    __slots__ = ("events", "fail_after")
+def _chat_stream_error(err: s.ArkError, rid: str, sent: int) -> bytes:
+    return ("data: " + s.error_json(err, rid) + "\n\n").encode()
 
-    def __init__(self, events: Iterator[bytes], fail_after: int | None) -> None:
+
+class _Stream:
+    __slots__ = ("done", "events", "fail", "fail_after")
+
+    def __init__(
+        self,
+        events: Iterator[bytes],
+        fail_after: int | None,
+        done: bytes = b"data: [DONE]\n\n",
+        fail: Callable[[s.ArkError, str, int], bytes] = _chat_stream_error,
+    ) -> None:
         self.events = events
         self.fail_after = fail_after
+        self.done = done  # what ends a stream that ran to its end (empty: nothing)
+        self.fail = fail  # the event that ends a stream failing midway
 
 
 class ModelArkServer:
     """A local server that speaks ModelArk's ``/api/v3`` wire format (chat and legacy completions,
-    streamed or not, embeddings, multimodal embeddings and ModelArk error bodies).
+    streamed or not, the Responses API, embeddings, multimodal embeddings and ModelArk error bodies).
 
     Use it as a context manager or call ``start()``/``stop()``; point an OpenAI client at
     ``base_url``. ``api_key``, ``latency``, ``chunk_interval``, ``usage_style``, ``cached_tokens``
@@ -253,6 +265,17 @@ class ModelArkServer:
             return s.embeddings(body, rid, created, model)
         if kind == "multimodal":
             return s.multimodal_embeddings(body, rid, created, model)
+        if kind == "responses":
+            answer = s.plan_response(body, model, self.reply, self.cached_tokens)
+            if not body.get("stream"):
+                if fail_after is not None:
+                    raise s.make_error(500)
+                return s.response_object(answer, body, rid, created, model)
+            if fail_after is None:
+                with self._lock:
+                    fail_after = self._midstream.popleft() if self._midstream else None
+            events = s.response_stream(answer, body, rid, created, model)
+            return _Stream(events, fail_after, b"", s.response_error_event)
         if kind == "chat":
             answer = s.plan_chat(body, model, self.reply, self.cached_tokens)
         else:
@@ -309,14 +332,13 @@ class ModelArkServer:
                 time.sleep(interval)
             write(b"%x\r\n%s\r\n" % (len(event), event) if chunked else event)
             sent += 1
-        if fail_after is not None:
-            err = s.make_error(500)
-            last = ("data: " + s.error_json(err, rid) + "\n\n").encode()
-        else:
-            last = b"data: [DONE]\n\n"
+        last = stream.fail(s.make_error(500), rid, sent) if fail_after is not None else stream.done
         if interval > 0 and sent:
             time.sleep(interval)
-        write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(last), last) if chunked else last)
+        if not last:
+            write(b"0\r\n\r\n" if chunked else b"")
+        else:
+            write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(last), last) if chunked else last)
 
 
 _ROUTES = {
@@ -324,8 +346,15 @@ _ROUTES = {
     _PREFIX + "/completions": "completions",
     _PREFIX + "/embeddings": "embeddings",
     _PREFIX + "/embeddings/multimodal": "multimodal",
+    _PREFIX + "/responses": "responses",
 }
-_REQUIRED = {"chat": "messages", "completions": "prompt", "embeddings": "input", "multimodal": "input"}
+_REQUIRED = {
+    "chat": "messages",
+    "completions": "prompt",
+    "embeddings": "input",
+    "multimodal": "input",
+    "responses": "input",
+}
 
 
 def _read_body(h: BaseHTTPRequestHandler) -> bytes:
