@@ -24,11 +24,11 @@ from ._attributes import write_attributes
 from ._context import current_scope
 from ._endpoint import Endpoint
 from ._extract import (
-    CHAT,
     EMBEDDINGS,
     Operation,
     error_attributes,
     error_description,
+    error_type,
     request_attributes,
     response_attributes,
     set_arguments,
@@ -37,7 +37,7 @@ from ._faults import report_fault
 from ._metrics import Metrics
 from ._prices import PriceTable
 from ._settings import Settings
-from ._stream_state import ChatStreamState, CompletionStreamState, StreamState
+from ._stream_state import ChatStreamState, StreamState
 
 # Set in the context while a patched method runs, so a patched method that calls another one
 # (``parse`` → ``create`` in some SDK versions) yields one span, not two.
@@ -105,7 +105,7 @@ class Call:
         """
         mode = self.recorder.settings.stream_usage
         if (
-            self.op is not EMBEDDINGS
+            self.op.include_usage
             and self.args.get("stream") is True
             and "stream_options" not in self.args
             and self.raw_mode is None
@@ -163,6 +163,8 @@ class Call:
         """
         if self.ended:
             return
+        if error is None:
+            error = state.failure  # an error the provider reported as an event of the stream
         attrs: dict[str, Any] = {}
         ttft = per_chunk = None
         try:
@@ -261,7 +263,7 @@ class Call:
         if endpoint.port:
             point["server.port"] = endpoint.port
         if error is not None:
-            point["error.type"] = type(error).__qualname__
+            point["error.type"] = error_type(error)
         self.recorder.metrics.record(
             point,
             duration,
@@ -274,7 +276,7 @@ class Call:
 
 
 def new_stream_state(op: Operation, limit: int) -> StreamState:
-    return ChatStreamState(limit) if op is CHAT else CompletionStreamState(limit)
+    return (op.stream_state or ChatStreamState)(limit)
 
 
 class ObservedStream:

@@ -12,7 +12,9 @@ from typing import Any, NamedTuple
 
 from ._content import fields_of, get, sanitize, sanitize_text, to_json, truncate
 from ._endpoint import Endpoint
+from ._responses import input_messages, outcome_attributes, output_message
 from ._settings import Settings
+from ._stream_state import ChatStreamState, CompletionStreamState, ResponsesStreamState
 
 JSON = "application/json"
 TEXT = "text/plain"
@@ -25,22 +27,33 @@ class Operation(NamedTuple):
     """``openinference.span.kind``."""
     content_key: str
     """The request argument holding the content: messages, prompt or input."""
+    include_usage: bool = True
+    """Whether a stream takes ``stream_options.include_usage`` (chat-style streams that only report
+    usage when asked); the Responses API always reports it, and its ``stream_options`` mean something else."""
+    stream_state: Any = None
+    """The :class:`~arktrace._stream_state.StreamState` class a stream of this operation is folded by
+    (None: chat chunks)."""
 
 
-CHAT = Operation("chat", "LLM", "messages")
-TEXT_COMPLETION = Operation("text_completion", "LLM", "prompt")
-EMBEDDINGS = Operation("embeddings", "EMBEDDING", "input")
+CHAT = Operation("chat", "LLM", "messages", stream_state=ChatStreamState)
+TEXT_COMPLETION = Operation("text_completion", "LLM", "prompt", stream_state=CompletionStreamState)
+EMBEDDINGS = Operation("embeddings", "EMBEDDING", "input", include_usage=False)
+# GenAI names a Responses call `chat`, as a chat completion; `openai.api.type` tells the two apart.
+RESPONSES = Operation("chat", "LLM", "input", include_usage=False, stream_state=ResponsesStreamState)
 
 # Request arguments that shape the HTTP request rather than the model call: never recorded.
 _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 # Request arguments that carry user content: recorded only with content capture on.
-_CONTENT_ARGS = frozenset({"messages", "prompt", "input", "tools", "functions", "prediction", "suffix"})
+_CONTENT_ARGS = frozenset(
+    {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions"}
+)
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 
 # Caller-set request arguments copied to GenAI request attributes as they are.
 _GENAI_REQUEST_SCALARS = (
     ("max_tokens", "gen_ai.request.max_tokens"),
     ("max_completion_tokens", "gen_ai.request.max_tokens"),
+    ("max_output_tokens", "gen_ai.request.max_tokens"),
     ("temperature", "gen_ai.request.temperature"),
     ("top_p", "gen_ai.request.top_p"),
     ("frequency_penalty", "gen_ai.request.frequency_penalty"),
@@ -80,6 +93,8 @@ def request_attributes(
         "llm.provider": endpoint.provider,
         "llm.system": "openai",
     }
+    if op is RESPONSES:
+        attrs["openai.api.type"] = "responses"
     if model:
         attrs["gen_ai.request.model"] = model
         attrs["llm.model_name"] = model
@@ -105,6 +120,8 @@ def request_attributes(
     if args.get("stream") is True:
         attrs["gen_ai.request.stream"] = True
     output_type = _output_type(args.get("response_format"))
+    if output_type is None and op is RESPONSES:  # `text.format`, or a class given to .parse()
+        output_type = _output_type(args.get("text_format") or get(args.get("text"), "format"))
     if output_type:
         attrs["gen_ai.output.type"] = output_type
     encoding = args.get("encoding_format")
@@ -175,6 +192,8 @@ def _request_content(op: Operation, args: dict[str, Any], settings: Settings) ->
             attrs[f"llm.tools.{i}.tool.json_schema"] = truncate(to_json(tool), limit)
             tool_attrs += 1
     messages = args.get("messages")
+    if op is RESPONSES:
+        messages = input_messages(args.get("instructions"), args.get("input"))
     if isinstance(messages, (list, tuple)):
         attrs.update(message_attributes("llm.input_messages", messages, budget - tool_attrs, limit))
     return attrs
@@ -284,6 +303,9 @@ def response_attributes(
         if reasons:
             attrs["gen_ai.response.finish_reasons"] = reasons
 
+    if op is RESPONSES:
+        attrs.update(outcome_attributes(fields))
+
     usage = fields.get("usage")
     if usage is None:
         # Moonshot puts the usage of a call inside its choice.
@@ -302,6 +324,12 @@ def response_attributes(
         attrs["output.mime_type"] = JSON if len(text) <= limit else TEXT
         if op is CHAT:
             messages = [get(c, "message") for c in choices]
+        elif op is RESPONSES:
+            message = output_message(fields.get("output"))
+            messages = [message] if message is not None else []
+        else:
+            messages = []
+        if messages:
             budget = max(settings.max_message_attributes // 4, 8)
             attrs.update(message_attributes("llm.output_messages", messages, budget, limit))
     return attrs
@@ -360,8 +388,14 @@ def _count(fields: Any, *names: str) -> int | None:
 # ---------------------------------------------------------------------------------------------- errors
 
 
+def error_type(error: BaseException) -> str:
+    """The exception's class name, or the provider's code for a failure reported inside a stream."""
+    kind = getattr(error, "error_type", None)
+    return kind if isinstance(kind, str) and kind else type(error).__qualname__
+
+
 def error_attributes(error: BaseException) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"error.type": type(error).__qualname__}
+    attrs: dict[str, Any] = {"error.type": error_type(error)}
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
         attrs["http.response.status_code"] = status

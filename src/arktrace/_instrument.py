@@ -20,7 +20,7 @@ from opentelemetry import trace
 from ._call import IN_CALL_KEY, Call, Recorder
 from ._context import ensure_processor
 from ._endpoint import endpoint_for
-from ._extract import CHAT, EMBEDDINGS, TEXT_COMPLETION, Operation
+from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation
 from ._faults import report_fault
 from ._metrics import Metrics
 from ._prices import load_prices
@@ -49,6 +49,12 @@ _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
     ("resources.embeddings", "AsyncEmbeddings", "create", EMBEDDINGS),
     ("resources.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
     ("resources.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
+    # The Responses API (openai >= 1.66, and the Ark SDKs). .stream() goes through create(); .parse()
+    # posts directly (where it exists).
+    ("resources.responses.responses", "Responses", "create", RESPONSES),
+    ("resources.responses.responses", "AsyncResponses", "create", RESPONSES),
+    ("resources.responses.responses", "Responses", "parse", RESPONSES),
+    ("resources.responses.responses", "AsyncResponses", "parse", RESPONSES),
 )
 # The OpenAI SDK, and the two Ark runtime SDKs (forks of its structure) when installed.
 _SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")

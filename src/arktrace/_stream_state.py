@@ -58,6 +58,7 @@ class StreamState:
     __slots__ = (
         "choices",
         "created",
+        "failure",
         "first_output_at",
         "limit",
         "model",
@@ -78,6 +79,7 @@ class StreamState:
         self.choices: dict[int, _Choice] = {}
         self.first_output_at: float | None = None
         self.output_chunks = 0
+        self.failure: BaseException | None = None  # reported by the provider inside the stream
 
     def _head(self, chunk: Any) -> None:
         self.response_id = get(chunk, "id")
@@ -232,3 +234,137 @@ class CompletionStreamState(StreamState):
             "text": choice.content.value(self.limit),
             "finish_reason": choice.finish_reason,
         }
+
+
+class StreamFailure(Exception):
+    """A failure the provider reported inside a stream whose HTTP status was already 200: the
+    Responses API's ``error`` event or ``response.failed``. Never raised: it ends the span as an error."""
+
+    def __init__(self, code: str | None, message: str | None) -> None:
+        super().__init__(message or code or "the stream reported a failure")
+        self.code = code
+        self.error_type = code  # the provider's code is the error's type: a class name would say nothing
+
+
+class _Item:
+    """One output item of a streamed response, from its ``output_item.added`` to its ``done``."""
+
+    __slots__ = ("added", "arguments", "done", "reasoning", "text")
+
+    def __init__(self, added: Any) -> None:
+        self.added = added
+        self.done: Any = None
+        self.text = _Text()
+        self.reasoning = _Text()
+        self.arguments: list[str] = []
+
+
+# Deltas of the model's own output: the first one is the first token.
+_TEXT_DELTA = "response.output_text.delta"
+_REASONING_DELTAS = frozenset({"response.reasoning_summary_text.delta", "response.reasoning_text.delta"})
+_ARGUMENT_DELTAS = frozenset(
+    {
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+        "response.mcp_call_arguments.delta",
+    }
+)
+_FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+# Items that carry no deltas (built-in tool calls: web search, file search, ...): the item is the output.
+_DELTA_ITEMS = frozenset({"message", "reasoning"})
+
+
+class ResponsesStreamState(StreamState):
+    """A Responses API stream: typed events instead of chunks, usage in the final ``response``.
+
+    The final event (``response.completed`` / ``incomplete`` / ``failed``) carries the whole response,
+    which is then what the span describes. A stream that stops before it is rebuilt from the items
+    and deltas seen so far, with the same limit on kept text as chat streams.
+    """
+
+    __slots__ = ("final", "items")
+    object_name = "response"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.items: dict[int, _Item] = {}
+        self.final: Any = None
+
+    def record(self, event: Any) -> None:
+        kind = getattr(event, "type", None)
+        if kind == _TEXT_DELTA:
+            item = self._item(event)
+            text = event.delta
+            if item.text.kept < self.limit:
+                item.text.parts.append(text)
+                item.text.kept += len(text)
+            else:
+                item.text.cut += len(text)
+            self._produced()
+        elif kind in _REASONING_DELTAS:
+            self._item(event).reasoning.add(event.delta, self.limit)
+            self._produced()
+        elif kind in _ARGUMENT_DELTAS:
+            self._item(event).arguments.append(event.delta)
+            self._produced()
+        elif kind == "response.output_item.added":
+            item = self.items[event.output_index] = _Item(event.item)
+            if get(item.added, "type") not in _DELTA_ITEMS:
+                self._produced()
+        elif kind == "response.output_item.done":
+            self._item(event).done = event.item
+        elif kind == "response.created" or kind == "response.in_progress":
+            self._head(event.response)
+        elif kind in _FINAL:
+            response = self.final = event.response
+            self._head(response)
+            self.usage = get(response, "usage")
+            if kind == "response.failed":
+                error = get(response, "error")
+                self.failure = StreamFailure(get(error, "code"), get(error, "message"))
+        elif kind == "error":
+            self.failure = StreamFailure(get(event, "code"), get(event, "message"))
+
+    def _head(self, response: Any) -> None:
+        self.response_id = get(response, "id")
+        self.model = get(response, "model")
+        self.created = get(response, "created_at")
+        self.service_tier = get(response, "service_tier")
+
+    def _item(self, event: Any) -> _Item:
+        index = event.output_index
+        item = self.items.get(index)
+        if item is None:  # a delta without its item's `added` event: keep it anyway
+            item = self.items[index] = _Item(None)
+        return item
+
+    def as_response(self) -> Any:
+        if self.final is not None:
+            return self.final
+        response: dict[str, Any] = {"id": self.response_id, "object": self.object_name}
+        if self.created is not None:
+            response["created_at"] = self.created
+        response["model"] = self.model
+        if self.service_tier is not None:
+            response["service_tier"] = self.service_tier
+        response["status"] = "in_progress"  # it never finished: no status was reported
+        response["output"] = [self._item_dict(self.items[i]) for i in sorted(self.items)]
+        return response
+
+    def _item_dict(self, item: _Item) -> Any:
+        if item.done is not None:
+            return item.done
+        added = item.added
+        kind = get(added, "type")
+        out: dict[str, Any] = {"type": kind}
+        for key in ("id", "role", "call_id", "name"):
+            value = get(added, key)
+            if value is not None:
+                out[key] = value
+        if kind == "message" or item.text.parts:
+            out["content"] = [{"type": "output_text", "text": item.text.value(self.limit)}]
+        if kind == "reasoning" or item.reasoning.parts:
+            out["summary"] = [{"type": "summary_text", "text": item.reasoning.value(self.limit)}]
+        if item.arguments:
+            out["arguments"] = "".join(item.arguments)
+        return out
