@@ -696,6 +696,151 @@ async def test_sync_and_async_clients_concurrently(ark):
 
 
 # ------------------------------------------------------------------------------------------------
+# the Responses API on the wire
+
+RESPONSE_USAGE_KEYS = [
+    "input_tokens",
+    "input_tokens_details",
+    "output_tokens",
+    "output_tokens_details",
+    "total_tokens",
+]
+WEATHER_FUNCTION = {"type": "function", **WEATHER["function"]}  # Responses tools are flat
+
+
+def typed_events(raw: bytes) -> list[dict]:
+    """A Responses SSE body: every event is ``event: <type>`` + ``data: <json>`` of that type, no [DONE]."""
+    text = raw.decode()
+    assert text.endswith("\n\n") and "[DONE]" not in text
+    out = []
+    for block in text[:-2].split("\n\n"):
+        head, data = block.split("\n")
+        assert head.startswith("event: ") and data.startswith("data: "), block
+        event = json.loads(data[len("data: ") :])
+        assert event["type"] == head[len("event: ") :]
+        out.append(event)
+    return out
+
+
+def test_responses_wire_format(ark):
+    ark.cached_tokens = 2
+    try:
+        body = {"model": REASONING_EP, "input": "What is tracing?", "instructions": "Be brief."}
+        status, headers, resp = post(ark, "/responses", body)
+    finally:
+        ark.cached_tokens = 0
+    assert status == 200
+    assert resp["id"] == "resp_" + headers["x-request-id"] and ID_RE.match(resp["id"][5:])
+    assert resp["object"] == "response" and resp["status"] == "completed"
+    assert resp["model"] == "seed-1-8-251228" and resp["instructions"] == "Be brief."
+    reasoning, message = resp["output"]
+    assert reasoning["type"] == "reasoning" and reasoning["summary"][0]["text"] == REASONING_TEXT
+    assert message["type"] == "message" and message["role"] == "assistant"
+    assert message["content"] == [
+        {"type": "output_text", "text": "Echo: What is tracing?", "annotations": []}
+    ]
+    usage = resp["usage"]
+    assert list(usage) == RESPONSE_USAGE_KEYS
+    prompt = count_tokens("What is tracing?") + count_tokens("Be brief.")
+    output = count_tokens(REASONING_TEXT) + count_tokens("Echo: What is tracing?")
+    assert usage["input_tokens"] == prompt and usage["input_tokens_details"] == {"cached_tokens": 2}
+    assert usage["output_tokens"] == output
+    assert usage["output_tokens_details"] == {"reasoning_tokens": count_tokens(REASONING_TEXT)}
+    assert usage["total_tokens"] == prompt + output
+
+
+def test_responses_input_items_and_tools(ark):
+    items = [
+        {"role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]},
+    ]
+    resp = post(ark, "/responses", {"model": FLASH_EP, "input": items, "tools": [WEATHER_FUNCTION]})[2]
+    (call,) = resp["output"]
+    assert call["type"] == "function_call" and call["name"] == "get_weather"
+    assert json.loads(call["arguments"]) == {"city": "example"} and call["call_id"].startswith("call_")
+    items += [
+        {"type": "function_call", "call_id": call["call_id"], "name": "get_weather", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "Sunny"},
+    ]
+    resp = post(ark, "/responses", {"model": FLASH_EP, "input": items, "tools": [WEATHER_FUNCTION]})[2]
+    assert resp["output"][0]["content"][0]["text"] == "The tool returned: Sunny"
+
+    resp = post(
+        ark, "/responses", {"model": FLASH_EP, "input": "tracing news", "tools": [{"type": "web_search"}]}
+    )[2]
+    search, message = resp["output"]
+    assert search["type"] == "web_search_call" and search["action"] == {
+        "type": "search",
+        "query": "tracing news",
+    }
+    assert message["content"][0]["text"] == "Echo: tracing news"
+    assert resp["usage"]["output_tokens"] == count_tokens("tracing news") + count_tokens("Echo: tracing news")
+
+
+def test_responses_reasoning_switches_and_max_output_tokens(ark):
+    body = {"model": REASONING_EP, "input": "one two three"}
+    assert [i["type"] for i in post(ark, "/responses", body)[2]["output"]] == ["reasoning", "message"]
+    off = post(ark, "/responses", {**body, "reasoning": {"effort": "minimal"}})[2]
+    assert [i["type"] for i in off["output"]] == ["message"]
+    off = post(ark, "/responses", {**body, "thinking": {"type": "disabled"}})[2]
+    assert off["usage"]["output_tokens_details"]["reasoning_tokens"] == 0
+    cut = post(ark, "/responses", {**body, "max_output_tokens": 17})[2]
+    assert cut["status"] == "incomplete" and cut["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert cut["usage"]["output_tokens"] == 17
+
+
+def test_responses_stream_events(ark):
+    status, headers, raw = call(ark, "/responses", {"model": REASONING_EP, "input": "Hello", "stream": True})
+    assert status == 200 and headers["Content-Type"] == "text/event-stream"
+    evs = typed_events(raw)
+    assert [e["sequence_number"] for e in evs] == list(range(len(evs)))
+    assert evs[0]["type"] == "response.created" and evs[0]["response"]["status"] == "in_progress"
+    assert evs[0]["response"]["usage"] is None
+    reasoning = "".join(e["delta"] for e in evs if e["type"] == "response.reasoning_summary_text.delta")
+    text = "".join(e["delta"] for e in evs if e["type"] == "response.output_text.delta")
+    assert reasoning == REASONING_TEXT and text == "Echo: Hello"
+    done = [e["item"]["type"] for e in evs if e["type"] == "response.output_item.done"]
+    assert done == ["reasoning", "message"]
+    final = evs[-1]
+    assert final["type"] == "response.completed" and final["response"]["id"] == evs[0]["response"]["id"]
+    assert final["response"]["usage"]["output_tokens"] == count_tokens(REASONING_TEXT) + 3
+
+    body = {"model": FLASH_EP, "input": "Weather?", "tools": [WEATHER_FUNCTION], "stream": True}
+    evs = typed_events(call(ark, "/responses", body)[2])
+    args = "".join(e["delta"] for e in evs if e["type"] == "response.function_call_arguments.delta")
+    assert args == '{"city":"example"}' and evs[-1]["response"]["output"][0]["arguments"] == args
+
+
+def test_responses_errors(ark):
+    assert post(ark, "/responses", {"model": FLASH_EP})[2]["error"]["code"] == "MissingParameter"
+    assert post(ark, "/responses", {"model": FLASH_EP, "input": 3})[0] == 400
+    assert post(ark, "/responses", {"model": "ep-error-429", "input": "x"})[0] == 429
+    assert post(ark, "/responses", {"model": "ep-error-midstream", "input": "x"})[0] == 500
+    ark.fail_mid_stream(after_chunks=4)
+    status, headers, raw = call(ark, "/responses", {"model": FLASH_EP, "input": "x", "stream": True})
+    evs = typed_events(raw)
+    assert status == 200 and len(evs) == 5
+    err = evs[-1]
+    assert err["type"] == "error" and err["code"] == "InternalServiceError" and err["sequence_number"] == 4
+    assert err["message"].endswith("Request id: " + headers["x-request-id"])
+
+
+@pytest.mark.skipif(not hasattr(openai.OpenAI, "responses"), reason="no Responses API in this openai")
+def test_sdk_responses(sdk):
+    resp = sdk.responses.create(model=REASONING_EP, input="Hello")
+    assert resp.output_text == "Echo: Hello" and resp.usage.output_tokens_details.reasoning_tokens == 15
+    evs = list(sdk.responses.create(model=FLASH_EP, input="Hello", stream=True))
+    assert (
+        type(evs[-1]).__name__ == "ResponseCompletedEvent" and evs[-1].response.output_text == "Echo: Hello"
+    )
+    with sdk.responses.stream(model=FLASH_EP, input="Hi", tools=[{"type": "web_search"}]) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_response()
+    assert [i.type for i in final.output] == ["web_search_call", "message"]
+    assert sdk.responses.parse(model=FLASH_EP, input="Hi").output_text == "Echo: Hi"
+
+
+# ------------------------------------------------------------------------------------------------
 # timing, lifecycle, robustness, CLI
 
 
