@@ -654,3 +654,46 @@ def test_stream_state_builtin_item_is_output():
     assert state.first_output_at is not None
     state.record(_event("unknown.future.event"))  # events arktrace does not know are passed over
     assert state.as_response()["output"] == [{"type": "file_search_call"}]
+
+
+# ------------------------------------------------------------------------------------ pure extraction
+
+
+@pytest.mark.parametrize(
+    ("response", "reasons"),
+    [
+        ({"status": "completed", "output": [{"type": "message"}]}, ("stop",)),
+        (
+            {"status": "completed", "output": [{"type": "reasoning"}, {"type": "function_call"}]},
+            ("tool_calls",),
+        ),
+        ({"status": "incomplete", "incomplete_details": {"reason": "content_filter"}}, ("content_filter",)),
+        ({"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}, ("length",)),
+        ({"status": "failed", "error": {"code": "server_error"}}, ("error",)),
+        ({"status": "in_progress"}, None),
+        ({"status": "queued"}, None),
+    ],
+)
+def test_finish_reasons_use_the_chat_words(response, reasons):
+    from arktrace._responses import outcome_attributes
+
+    assert outcome_attributes(response).get("gen_ai.response.finish_reasons") == reasons
+
+
+def test_output_message_keeps_every_call_in_order():
+    from arktrace._responses import output_message
+
+    output = [
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "thinking"}]},
+        {"type": "file_search_call", "id": "fs_1", "queries": ["q"], "status": "completed"},
+        {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
+        {
+            "type": "message",
+            "content": [{"type": "output_text", "text": "Hi"}, {"type": "refusal", "refusal": "No"}],
+        },
+    ]
+    message = output_message(output)
+    assert message["content"] == "HiNo"
+    assert [c["function"]["name"] for c in message["tool_calls"]] == ["file_search_call", "f"]
+    assert json.loads(message["tool_calls"][0]["function"]["arguments"]) == {"queries": ["q"]}
+    assert output_message([{"type": "reasoning"}]) is None
