@@ -223,3 +223,32 @@ def test_help_lists_every_setting_from_the_registry():
     for name, (default, _meaning) in BACKEND_VARIABLES.items():
         at = lines.index("  " + name)
         assert f"default {default}." in lines[at + 1]
+
+
+MULTIPROCESSING_APP = """
+import multiprocessing, os, sys
+import openai
+
+def work(w):
+    client = openai.OpenAI(api_key="k", base_url=os.environ["APP_BASE_URL"], max_retries=0)
+    question = [{"role": "user", "content": f"process {w}"}]
+    client.chat.completions.create(model=os.environ["APP_MODEL"], messages=question)
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context(sys.argv[1])
+    workers = [context.Process(target=work, args=(w,)) for w in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    sys.exit(sum(worker.exitcode for worker in workers))
+"""
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_multiprocessing_workers_export_their_spans(tmp_path, server, receiver, start_method):
+    # forked workers end with os._exit() (no atexit); spawned ones are new interpreters that start traced
+    env = _env(tmp_path, server, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
+    done = _run(tmp_path, env, MULTIPROCESSING_APP, start_method)
+    assert done.returncode == 0, done.stderr
+    assert _contents(receiver) == ["process 0", "process 1"]

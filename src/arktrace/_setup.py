@@ -553,7 +553,30 @@ def _register_atexit() -> None:
     global _atexit_registered
     if not _atexit_registered:
         atexit.register(_at_exit)
+        import wrapt
+
+        # Whenever the application uses multiprocessing (imported already or later).
+        wrapt.register_post_import_hook(_flush_in_multiprocessing_workers, "multiprocessing.util")
         _atexit_registered = True
+
+
+class _AfterForkKey:
+    """What multiprocessing's after-fork registry is keyed on (it holds its keys weakly)."""
+
+
+_AFTER_FORK_KEY = _AfterForkKey()
+
+
+def _flush_in_multiprocessing_workers(util: Any) -> None:
+    # multiprocessing's forked workers end with os._exit(), which skips atexit, after running the
+    # finalizers registered in the worker itself (those inherited from the parent are cleared first).
+    util.register_after_fork(_AFTER_FORK_KEY, _register_worker_flush)
+
+
+def _register_worker_flush(_key: object) -> None:
+    from multiprocessing import util
+
+    util.Finalize(None, _at_exit, exitpriority=0)
 
 
 def _at_exit() -> None:
