@@ -71,6 +71,7 @@ class ReceivedRequest:
     traces: ExportTraceServiceRequest | None = None
     metrics: ExportMetricsServiceRequest | None = None
     decode_error: str | None = None
+    client: tuple[str, int] = ("", 0)  # the sender's address: one TCP connection, one address
 
     @property
     def content_type(self) -> str | None:
@@ -161,6 +162,7 @@ class OTLPReceiver:
             path=handler.path,
             headers={k.lower(): v for k, v in handler.headers.items()},
             body=body,
+            client=handler.client_address[:2],
         )
         if handler.command == "POST":
             self._decode(request)

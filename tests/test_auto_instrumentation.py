@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from otlp_receiver import receiver_fixture  # noqa: F401
+
 APP = """
 import openai
 from arktrace.testing import ModelArkServer
@@ -50,3 +52,94 @@ def _json_blocks(text):
             depth -= 1
             if depth == 0:
                 yield text[start : i + 1]
+
+
+def test_opentelemetry_instrument_exports_to_an_otlp_receiver(tmp_path, server, receiver):
+    from test_run import APP, SRC, _contents, _env
+
+    env = _env(
+        tmp_path,
+        server,
+        OTEL_TRACES_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="flask,wsgi",
+        PYTHONPATH=SRC,
+    )
+    script = tmp_path / "app.py"
+    script.write_text(APP)
+    launcher = Path(sys.executable).with_name("opentelemetry-instrument")
+    done = subprocess.run(
+        [str(launcher), sys.executable, str(script), "exit"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr
+    assert _contents(receiver) == ["call 0", "call 1"]
+    assert {s.scope for s in receiver.spans()} == {"arktrace"}
+    assert {s.resource["service.name"] for s in receiver.spans()} == {"run-test"}
+
+
+def test_the_instrumentor_follows_the_contrib_conventions(server, client):
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import arktrace
+    from arktrace.instrumentor import ArktraceInstrumentor
+
+    arktrace.uninstrument()
+    instrumentor = ArktraceInstrumentor()
+    assert isinstance(instrumentor, BaseInstrumentor)
+    assert ArktraceInstrumentor() is instrumentor
+    assert instrumentor.instrumentation_dependencies() == ("openai >= 1.40",)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor.instrument(tracer_provider=provider, capture_content=False)
+    try:
+        assert instrumentor.is_instrumented_by_opentelemetry and arktrace.is_instrumented()
+        client.chat.completions.create(
+            model="ep-20250101120000-abcde", messages=[{"role": "user", "content": "hi"}]
+        )
+    finally:
+        instrumentor.uninstrument()
+    assert not instrumentor.is_instrumented_by_opentelemetry and not arktrace.is_instrumented()
+    (span,) = exporter.get_finished_spans()
+    assert span.instrumentation_scope.name == "arktrace"
+    assert "input.value" not in span.attributes  # the arktrace keyword was passed on
+
+
+STANDALONE = """
+import sys
+sys.modules["opentelemetry.instrumentation"] = None  # as if opentelemetry-instrumentation were not installed
+import arktrace
+from arktrace.instrumentor import ArktraceInstrumentor
+first = ArktraceInstrumentor()
+first.instrument()
+assert arktrace.is_instrumented() and first.is_instrumented_by_opentelemetry
+assert ArktraceInstrumentor() is first
+first.uninstrument()
+assert not arktrace.is_instrumented() and not first.is_instrumented_by_opentelemetry
+print([c.__module__ for c in type(first).__mro__])
+"""
+
+
+def test_the_instrumentor_works_without_opentelemetry_instrumentation():
+    from test_run import SRC
+
+    done = subprocess.run(
+        [sys.executable, "-c", STANDALONE],
+        env={**os.environ, "PYTHONPATH": SRC},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "opentelemetry.instrumentation.instrumentor" not in done.stdout

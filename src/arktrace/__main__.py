@@ -1,4 +1,4 @@
-"""Command line: ``arktrace demo`` and ``arktrace check`` (also ``python -m arktrace …``)."""
+"""Command line: ``arktrace run``, ``arktrace demo``, ``arktrace check`` (also ``python -m arktrace …``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,19 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        # the rest is the program's own command line: argparse must not read options from it
+        from ._run import run
+
+        return run(argv[1:])
     parser = argparse.ArgumentParser(
         prog="arktrace", description="OpenTelemetry tracing for ModelArk LLM calls"
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", add_help=False, help="run a program traced, settings from env vars / .env (run -h lists them)"
+    )
     commands.add_parser("demo", help="run instrumented calls against the bundled server and show their spans")
     # `check` parses its own options (and --help): everything after the word goes to it
     commands.add_parser(

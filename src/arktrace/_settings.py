@@ -87,7 +87,8 @@ def load_settings(
     else:
         stream_usage = _parse_stream_usage("stream_usage", str(stream_usage))
     if max_message_attributes is None:
-        max_message_attributes = 64
+        raw = env.get("ARKTRACE_MAX_MESSAGE_ATTRIBUTES", "").strip()
+        max_message_attributes = _parse_positive_int("ARKTRACE_MAX_MESSAGE_ATTRIBUTES", raw, 0) if raw else 64
     elif max_message_attributes < 0:
         raise ConfigError(f"max_message_attributes={max_message_attributes!r}: expected a number >= 0")
     return Settings(

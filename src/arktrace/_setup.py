@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -78,6 +79,8 @@ class _State:
 _lock = threading.RLock()
 _state: _State | None = None
 _atexit_registered = False
+_sessions: weakref.WeakSet[Any] = weakref.WeakSet()  # the HTTP sessions of the exporters made here
+_fork_hook_registered = False
 
 
 class _BackendProcessors(SpanProcessor):
@@ -298,6 +301,7 @@ def _span_exporter(config: BackendConfig) -> SpanExporter:
         endpoint=config.traces_endpoint,
         headers=exporter_headers(config, "traces"),  # type: ignore[arg-type]
         timeout=config.timeout,
+        session=_session(),
     )
 
 
@@ -309,8 +313,34 @@ def _metric_reader(config: BackendConfig) -> Any:
         endpoint=config.metrics_endpoint,
         headers=exporter_headers(config, "metrics"),  # type: ignore[arg-type]
         timeout=config.timeout,
+        session=_session(),
     )
     return PeriodicExportingMetricReader(exporter)
+
+
+def _session() -> Any:
+    """An exporter's HTTP session, registered so that a forked child drops the connections it inherits."""
+    import requests  # the OTLP/HTTP exporter's own dependency
+
+    global _fork_hook_registered
+    session = requests.Session()
+    _sessions.add(session)
+    if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_drop_inherited_connections)
+        _fork_hook_registered = True
+    return session
+
+
+def _drop_inherited_connections() -> None:
+    # A pre-fork worker inherits the parent's open keep-alive sockets: exporting on them would mix its
+    # requests and responses with the parent's and its siblings' on one TCP stream. Closing the pools in
+    # the child closes only the child's copies; the next export opens the child's own connection.
+    for session in list(_sessions):
+        for adapter in list(session.adapters.values()):
+            try:
+                adapter.close()
+            except Exception:
+                logger.debug("arktrace: dropping an inherited connection failed", exc_info=True)
 
 
 def _instrument(
@@ -523,7 +553,30 @@ def _register_atexit() -> None:
     global _atexit_registered
     if not _atexit_registered:
         atexit.register(_at_exit)
+        import wrapt
+
+        # Whenever the application uses multiprocessing (imported already or later).
+        wrapt.register_post_import_hook(_flush_in_multiprocessing_workers, "multiprocessing.util")
         _atexit_registered = True
+
+
+class _AfterForkKey:
+    """What multiprocessing's after-fork registry is keyed on (it holds its keys weakly)."""
+
+
+_AFTER_FORK_KEY = _AfterForkKey()
+
+
+def _flush_in_multiprocessing_workers(util: Any) -> None:
+    # multiprocessing's forked workers end with os._exit(), which skips atexit, after running the
+    # finalizers registered in the worker itself (those inherited from the parent are cleared first).
+    util.register_after_fork(_AFTER_FORK_KEY, _register_worker_flush)
+
+
+def _register_worker_flush(_key: object) -> None:
+    from multiprocessing import util
+
+    util.Finalize(None, _at_exit, exitpriority=0)
 
 
 def _at_exit() -> None:
