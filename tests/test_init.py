@@ -514,9 +514,10 @@ def test_process_exit_is_not_held_up_by_a_dead_backend() -> None:
         for i in range(100):
             with trace.get_tracer("t").start_as_current_span("s"):
                 pass
+        import time
+        print(time.monotonic())  # the script is done: from here on, only exit handlers run
     """
-    started = time.monotonic()
     result = _run(code, {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}"})
-    elapsed = time.monotonic() - started
+    exiting = time.monotonic() - float(result.stdout.split()[-1])  # one clock for all processes
     assert result.returncode == 0, result.stderr
-    assert elapsed < 9, elapsed  # interpreter start + the 5 s exit bound
+    assert exiting < 7, exiting  # the 5 s exit bound, with slack for a loaded machine
