@@ -24,8 +24,12 @@ from conftest import ENDPOINT, RESOLVED
 
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
 ARK_PACKAGES = ("byteplussdkarkruntime", "volcenginesdkarkruntime")
-PYPI = {"byteplussdkarkruntime": "byteplus-python-sdk-v2", "volcenginesdkarkruntime": "volcengine-ark-runtime"}
+PYPI = {
+    "byteplussdkarkruntime": "byteplus-python-sdk-v2",
+    "volcenginesdkarkruntime": "volcengine-ark-runtime",
+}
 MIDSTREAM = "ep-error-midstream"
+EMBED = {"model": "ep-20250101120000-embed", "input": ["a b"]}
 
 # Values that differ between any two calls (ids, clocks) or name the SDK's own classes.
 _PER_CALL = {
@@ -304,10 +308,10 @@ def test_with_raw_response(ark, server, spans):
 
 
 def test_embeddings_equal_openai(ark, client, spans):
-    ark.embeddings.create(model="ep-20250101120000-embed", input=["a b"])
+    ark.embeddings.create(**EMBED)
     span = spans.one()
     assert span.attributes["gen_ai.usage.input_tokens"] == 2
-    twin = openai_twin(spans, lambda: client.embeddings.create(model="ep-20250101120000-embed", input=["a b"]))
+    twin = openai_twin(spans, lambda: client.embeddings.create(**EMBED))
     assert differences(span, twin) == {}
 
 
@@ -348,7 +352,8 @@ def test_context_completions_record_cached_tokens(ark, server, spans):
     span = spans.one()
     a = span.attributes
     assert span.name == f"chat {ENDPOINT}"
-    assert a["gen_ai.usage.cache_read.input_tokens"] == 10 == response.usage.prompt_tokens_details.cached_tokens
+    assert response.usage.prompt_tokens_details.cached_tokens == 10
+    assert a["gen_ai.usage.cache_read.input_tokens"] == 10
     assert a["gen_ai.usage.input_tokens"] == 15 and a["llm.token_count.prompt_details.cache_read"] == 10
     assert json.loads(a["llm.invocation_parameters"])["context_id"] == context.id
     assert a["llm.cost.prompt"] > 0  # cached tokens priced at the cache-hit price
