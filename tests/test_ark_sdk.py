@@ -204,6 +204,7 @@ def test_errors(ark, sdk, client, server, spans, model):
 
     twin = openai_twin(spans, openai_call)
     assert twin.attributes["error.type"] == type(info.value).__qualname__[3:]  # ArkNotFoundError
+    assert header(twin, "x-request-id") and header(twin, "x-client-request-id") is None
     assert differences(span, twin) == {}
 
 
@@ -298,6 +299,11 @@ def test_with_raw_response(ark, server, spans):
     assert header(span, "x-client-request-id") == raw.headers["x-client-request-id"]
     spans.clear()
 
+    raw = ark.batch.chat.completions.with_raw_response.create(**_args())
+    assert raw.parse().model == RESOLVED
+    assert header(spans.one(), "x-request-id") == raw.headers["x-request-id"]
+    spans.clear()
+
     raw = ark.chat.completions.with_raw_response.create(**_args(stream=True))
     chunks = list(raw.parse())
     assert chunks and "stream_options" not in {k for k, v in server.last_request.body.items() if v}
@@ -361,6 +367,11 @@ def test_context_completions_record_cached_tokens(ark, server, spans):
 
     chunks = list(ark.context.completions.create(context_id=context.id, **_args(stream=True)))
     assert all(c.choices for c in chunks)
+    assert spans.one().attributes["gen_ai.usage.cache_read.input_tokens"] == 10
+    spans.clear()
+
+    raw = ark.context.completions.with_raw_response.create(context_id=context.id, **_args())
+    assert raw.parse().usage.prompt_tokens_details.cached_tokens == 10
     assert spans.one().attributes["gen_ai.usage.cache_read.input_tokens"] == 10
 
 
