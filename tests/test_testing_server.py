@@ -933,3 +933,49 @@ def test_cli_prints_the_base_url_and_serves():
     finally:
         proc.terminate()
         assert proc.wait(5) == 0
+
+
+# ------------------------------------------------------------------------------------------------
+# the Ark runtime SDKs' context cache and batch paths
+
+
+def test_context_cache_counts_the_cached_prompt_and_keeps_session_turns(ark):
+    system = [{"role": "system", "content": "Answer in one line."}]  # 5 tokens
+    status, _, created = post(ark, "/context/create", {"model": FLASH_EP, "messages": system, "ttl": None})
+    assert status == 200 and created["id"].startswith("ctx-") and created["mode"] == "session"
+    assert created["usage"]["prompt_tokens"] == 5 and created["ttl"] == 86400
+    first = post(
+        ark,
+        "/context/chat/completions",
+        {"model": FLASH_EP, "context_id": created["id"], "messages": user("hi")},
+    )
+    usage = first[2]["usage"]
+    assert (usage["prompt_tokens"], usage["prompt_tokens_details"]["cached_tokens"]) == (6, 5)
+    second = post(
+        ark,
+        "/context/chat/completions",
+        {"model": FLASH_EP, "context_id": created["id"], "messages": user("hi")},
+    )
+    cached = second[2]["usage"]["prompt_tokens_details"]["cached_tokens"]
+    answer = first[2]["choices"][0]["message"]["content"]
+    assert cached == 5 + 1 + count_tokens(answer)  # a session context keeps the turn
+    status, _, body = post(
+        ark, "/context/chat/completions", {"model": FLASH_EP, "context_id": "ctx-no", "messages": user("x")}
+    )
+    assert status == 400 and body["error"]["code"] == "InvalidParameter"
+    status, _, body = post(ark, "/context/chat/completions", {"model": FLASH_EP, "messages": user("x")})
+    assert status == 400 and body["error"]["code"] == "MissingParameter"
+
+
+def test_batch_paths(ark):
+    status, _, body = post(ark, "/batch/chat/completions", {"model": FLASH_EP, "messages": user("hi")})
+    assert status == 200 and body["object"] == "chat.completion"
+    status, _, body = post(
+        ark, "/batch/chat/completions", {"model": FLASH_EP, "messages": user("hi"), "stream": True}
+    )
+    assert status == 400
+    assert post(ark, "/batch/embeddings", {"model": EMBED_EP, "input": "a"})[2]["object"] == "list"
+    mm = post(
+        ark, "/batch/embeddings/multimodal", {"model": MM_EP, "input": [{"type": "text", "text": "a"}]}
+    )[2]
+    assert mm["data"]["object"] == "embedding"

@@ -21,6 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
 from ._attributes import write_attributes
+from ._content import get
 from ._context import current_scope
 from ._endpoint import Endpoint
 from ._extract import (
@@ -30,6 +31,7 @@ from ._extract import (
     error_description,
     error_type,
     request_attributes,
+    request_id_attributes,
     response_attributes,
     set_arguments,
 )
@@ -61,6 +63,8 @@ class Call:
         "args",
         "ended",
         "endpoint",
+        "headers",
+        "id_header",
         "op",
         "raw_mode",
         "recorder",
@@ -72,10 +76,19 @@ class Call:
         "streaming",
     )
 
-    def __init__(self, recorder: Recorder, op: Operation, kwargs: dict[str, Any], endpoint: Endpoint) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        op: Operation,
+        kwargs: dict[str, Any],
+        endpoint: Endpoint,
+        id_header: str = "x-request-id",
+    ) -> None:
         self.recorder = recorder
         self.op = op
         self.endpoint = endpoint
+        self.id_header = id_header  # which response header the SDK's parsed ``_request_id`` holds
+        self.headers: Any = None  # the HTTP response's headers, when the SDK hands them over
         self.ended = False
         self.stream_usage_added = False
         self.streaming = False  # an ObservedStream owns the end
@@ -141,6 +154,9 @@ class Call:
             return
         try:
             attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
+            request_id = get(response, "_request_id")
+            if isinstance(request_id, str) and request_id:
+                attrs[f"http.response.header.{self.id_header}"] = (request_id,)
         except Exception:
             report_fault("extracting response attributes")
             attrs = {}
@@ -201,6 +217,8 @@ class Call:
             cost = self._cost(attrs)
             if self.recording:
                 all_attrs = request_attributes(self.op, self.args, self.endpoint, self.recorder.settings)
+                if self.headers is not None:
+                    all_attrs.update(request_id_attributes(self.headers))
                 all_attrs.update(attrs)
                 if error is not None:
                     all_attrs.update(error_attributes(error))
@@ -302,6 +320,7 @@ class ObservedStream:
     @classmethod
     def attach(cls, call: Call, stream: Any) -> None:
         call.streaming = True
+        call.headers = stream.response.headers
         observer = cls(call, stream._iterator, call.stream_usage_added)
         stream._iterator = observer
         _on_close(stream.response, observer._closed)
@@ -410,6 +429,7 @@ def _watch_raw_response(call: Call, response: Any) -> None:
     without parsing ends it with what the headers told.
     """
     http_response = response.http_response
+    call.headers = http_response.headers
     if call.span.is_recording():
         call.span.set_attribute("http.response.status_code", http_response.status_code)
     if call.raw_mode == "raw" and call.args.get("stream") is not True:

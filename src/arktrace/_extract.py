@@ -343,6 +343,11 @@ _USAGE_NAMES = (
     ("gen_ai.usage.cache_creation.input_tokens", "llm.token_count.prompt_details.cache_write"),
     ("gen_ai.usage.reasoning.output_tokens", "llm.token_count.completion_details.reasoning"),
 )
+# Multimodal embeddings split their input tokens by modality; neither convention has names for it.
+_MODALITY_NAMES = (
+    ("text_tokens", "arktrace.usage.text.input_tokens"),
+    ("image_tokens", "arktrace.usage.image.input_tokens"),
+)
 
 
 def usage_attributes(usage: Any) -> dict[str, Any]:
@@ -373,6 +378,11 @@ def usage_attributes(usage: Any) -> dict[str, Any]:
         if value is not None:
             attrs[genai] = value
             attrs[openinference] = value
+    if prompt_details:
+        for field, name in _MODALITY_NAMES:
+            value = _count(prompt_details, field)
+            if value is not None:
+                attrs[name] = value
     return attrs
 
 
@@ -394,8 +404,29 @@ def error_type(error: BaseException) -> str:
     return kind if isinstance(kind, str) and kind else type(error).__qualname__
 
 
+# Response headers that name one call for the provider's support: ModelArk's own request id, and
+# the id the Ark SDKs send in X-Client-Request-Id (echoed back). Recorded under OTel's HTTP names.
+_REQUEST_ID_HEADERS = (
+    ("x-request-id", "http.response.header.x-request-id"),
+    ("x-client-request-id", "http.response.header.x-client-request-id"),
+)
+
+
+def request_id_attributes(headers: Any) -> dict[str, Any]:
+    """The request ids among an HTTP response's ``headers`` (a case-insensitive mapping)."""
+    attrs: dict[str, Any] = {}
+    for header, name in _REQUEST_ID_HEADERS:
+        value = headers.get(header)
+        if isinstance(value, str) and value:
+            attrs[name] = (value,)
+    return attrs
+
+
 def error_attributes(error: BaseException) -> dict[str, Any]:
     attrs: dict[str, Any] = {"error.type": error_type(error)}
+    headers = getattr(getattr(error, "response", None), "headers", None)
+    if callable(getattr(headers, "get", None)):
+        attrs.update(request_id_attributes(headers))
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
         attrs["http.response.status_code"] = status

@@ -55,9 +55,24 @@ _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
     ("resources.responses.responses", "AsyncResponses", "create", RESPONSES),
     ("resources.responses.responses", "Responses", "parse", RESPONSES),
     ("resources.responses.responses", "AsyncResponses", "parse", RESPONSES),
+    # Ark runtime SDKs only: chat over a context cache, and batch inference (the SDK retries inside
+    # the call, so its retries share the call's one span). batch_chat is the deprecated batch.chat.
+    ("resources.context.completions", "Completions", "create", CHAT),
+    ("resources.context.completions", "AsyncCompletions", "create", CHAT),
+    ("resources.batch.chat.completions", "Completions", "create", CHAT),
+    ("resources.batch.chat.completions", "AsyncCompletions", "create", CHAT),
+    ("resources.batch_chat.completions", "Completions", "create", CHAT),
+    ("resources.batch_chat.completions", "AsyncCompletions", "create", CHAT),
+    ("resources.batch.embeddings", "Embeddings", "create", EMBEDDINGS),
+    ("resources.batch.embeddings", "AsyncEmbeddings", "create", EMBEDDINGS),
+    ("resources.batch.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
+    ("resources.batch.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
 )
 # The OpenAI SDK, and the two Ark runtime SDKs (forks of its structure) when installed.
 _SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
+# The response header behind the ``_request_id`` an SDK sets on what it parses: openai keeps the
+# provider's request id, the Ark SDKs the X-Client-Request-Id they sent (which ModelArk echoes).
+_PARSED_ID_HEADER = {"openai": "x-request-id"}
 
 
 class _Patch(NamedTuple):
@@ -149,7 +164,8 @@ def _patch_package(module: Any) -> None:
         for owner, name, op in points:
             original = owner.__dict__[name]
             is_async = inspect.iscoroutinefunction(original) or owner.__name__.startswith("Async")
-            wrapper = _make_wrapper(state, op, original, is_async)
+            id_header = _PARSED_ID_HEADER.get(module.__name__, "x-client-request-id")
+            wrapper = _make_wrapper(state, op, original, is_async, id_header)
             setattr(owner, name, wrapper)
             state.patches.append(_Patch(owner, name, original, wrapper))
 
@@ -191,7 +207,11 @@ def _find_patch_points(package: str) -> list[tuple[type, str, Operation]]:
 
 
 def _make_wrapper(
-    state: _State, op: Operation, original: Callable[..., Any], is_async: bool
+    state: _State,
+    op: Operation,
+    original: Callable[..., Any],
+    is_async: bool,
+    id_header: str = "x-request-id",
 ) -> Callable[..., Any]:
     """Build the replacement for one SDK method. Async methods get an async replacement."""
 
@@ -206,7 +226,7 @@ def _make_wrapper(
             client = instance._client
             # openai clients expose base_url; the Ark SDK clients keep only _base_url
             base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
-            call = Call(state.recorder, op, kwargs, endpoint_for(base_url))
+            call = Call(state.recorder, op, kwargs, endpoint_for(base_url), id_header)
             return call, call.request_kwargs(kwargs)
         except Exception:
             report_fault("starting a span")

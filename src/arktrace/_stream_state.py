@@ -146,16 +146,16 @@ class ChatStreamState(StreamState):
                     produced = True
                 if state.role is None:
                     state.role = delta.role
-                # Providers' reasoning text is not an SDK field: it sits in the model's extras.
-                try:
-                    extra = delta.__pydantic_extra__
-                except AttributeError:
-                    extra = getattr(delta, "__dict__", None)
-                if extra:
-                    reasoning = extra.get("reasoning_content")
-                    if reasoning:
-                        state.reasoning.add(reasoning, self.limit)
-                        produced = True
+                # Reasoning text is a declared field in the Ark SDKs' models, an extra in openai's.
+                fields = getattr(delta, "__dict__", None)
+                reasoning = fields.get("reasoning_content") if fields else None
+                if reasoning is None:
+                    extra = getattr(delta, "__pydantic_extra__", None)
+                    if extra:
+                        reasoning = extra.get("reasoning_content")
+                if reasoning:
+                    state.reasoning.add(reasoning, self.limit)
+                    produced = True
                 tool_calls = delta.tool_calls
                 if tool_calls:
                     self._tool_calls(state, tool_calls)

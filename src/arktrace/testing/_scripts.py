@@ -989,3 +989,48 @@ def multimodal_embeddings(body: dict[str, Any], rid: str, created: int, model: s
             "prompt_tokens_details": {"image_tokens": image_tokens, "text_tokens": text_tokens},
         },
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# context cache (``/context/create``, ``/context/chat/completions``)
+
+
+@dataclass
+class ContextCache:
+    """What ``/context/create`` stored: the messages later calls start from (and, in ``session``
+    mode, every turn since), which the model reads from the cache."""
+
+    model: str
+    mode: str
+    messages: list[dict[str, Any]]
+
+
+def new_context_id() -> str:
+    return "ctx-" + time.strftime("%Y%m%d%H%M%S") + "-" + os.urandom(3).hex()[:5]
+
+
+def context_created(context_id: str, body: dict[str, Any], prompt_tokens: int) -> dict[str, Any]:
+    ttl = body.get("ttl")
+    strategy = body.get("truncation_strategy")
+    return {
+        "id": context_id,
+        "model": body["model"],
+        "mode": body.get("mode") or "session",
+        "ttl": ttl if isinstance(ttl, int) else 86400,
+        "truncation_strategy": strategy if isinstance(strategy, dict) else {"type": "last_history_tokens"},
+        "usage": usage("modelark", prompt_tokens, 0, 0, 0),
+    }
+
+
+def plan_context_chat(
+    body: dict[str, Any], context: ContextCache, model: str, reply: Reply
+) -> tuple[Answer, list[dict[str, Any]]]:
+    """The answer to a context chat call, and the turn a ``session`` context keeps. The cached
+    messages count as prompt tokens, all of them read from the cache."""
+    messages = body["messages"]
+    if not isinstance(messages, list):
+        raise invalid("The parameter messages specified in the request is not valid.")
+    answer = plan_chat({**body, "messages": context.messages + messages}, model, reply, 0)
+    answer.cached_tokens = prompt_tokens_of_messages(context.messages)
+    turn = [*messages, {"role": "assistant", "content": "".join(answer.content)}]
+    return answer, turn

@@ -97,6 +97,7 @@ class ModelArkServer:
         self._lock = threading.Lock()
         self._faults: deque[tuple[int, str | None]] = deque()
         self._midstream: deque[int] = deque()
+        self._contexts: dict[str, s.ContextCache] = {}
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -256,7 +257,7 @@ class ModelArkServer:
         requested = body["model"]
         if not isinstance(requested, str):
             raise s.invalid("The parameter model specified in the request is not valid.")
-        s.require(body, _REQUIRED[kind])
+        s.require(body, *_REQUIRED[kind])
         model, fail_after = self._resolve(requested)
         created = int(time.time())
         style = self.usage_style
@@ -276,7 +277,15 @@ class ModelArkServer:
                     fail_after = self._midstream.popleft() if self._midstream else None
             events = s.response_stream(answer, body, rid, created, model)
             return _Stream(events, fail_after, b"", s.response_error_event)
-        if kind == "chat":
+        if kind == "context_create":
+            return self._create_context(body)
+        if kind == "batch_chat" and body.get("stream"):
+            raise s.invalid("Batch chat completions cannot be streamed.")
+        if kind == "context_chat":
+            answer = self._context_chat(body, model)
+            kind = "chat"
+        elif kind in ("chat", "batch_chat"):
+            kind = "chat"
             answer = s.plan_chat(body, model, self.reply, self.cached_tokens)
         else:
             answer = s.plan_completion(body, self.reply, self.cached_tokens)
@@ -298,6 +307,29 @@ class ModelArkServer:
             with self._lock:
                 fail_after = self._midstream.popleft() if self._midstream else None
         return _Stream(events, fail_after)
+
+    def _create_context(self, body: dict[str, Any]) -> dict[str, Any]:
+        messages = body["messages"]
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            raise s.invalid("The parameter messages specified in the request is not valid.")
+        mode = body.get("mode") or "session"
+        if mode not in ("session", "common_prefix"):
+            raise s.invalid("The parameter mode specified in the request is not valid.")
+        context_id = s.new_context_id()
+        with self._lock:
+            self._contexts[context_id] = s.ContextCache(body["model"], mode, list(messages))
+        return s.context_created(context_id, body, s.prompt_tokens_of_messages(messages))
+
+    def _context_chat(self, body: dict[str, Any], model: str) -> s.Answer:
+        with self._lock:
+            context = self._contexts.get(str(body["context_id"]))
+        if context is None:
+            raise s.invalid("The parameter context_id specified in the request is not valid.")
+        answer, turn = s.plan_context_chat(body, context, model, self.reply)
+        if context.mode == "session":
+            with self._lock:
+                context.messages.extend(turn)
+        return answer
 
     def _resolve(self, requested: str) -> tuple[str, int | None]:
         model = self.models.get(requested)
@@ -346,14 +378,23 @@ _ROUTES = {
     _PREFIX + "/completions": "completions",
     _PREFIX + "/embeddings": "embeddings",
     _PREFIX + "/embeddings/multimodal": "multimodal",
+    # the Ark runtime SDKs' other calls
+    _PREFIX + "/batch/chat/completions": "batch_chat",
+    _PREFIX + "/batch/embeddings": "embeddings",
+    _PREFIX + "/batch/embeddings/multimodal": "multimodal",
+    _PREFIX + "/context/create": "context_create",
+    _PREFIX + "/context/chat/completions": "context_chat",
     _PREFIX + "/responses": "responses",
 }
 _REQUIRED = {
-    "chat": "messages",
-    "completions": "prompt",
-    "embeddings": "input",
-    "multimodal": "input",
-    "responses": "input",
+    "chat": ("messages",),
+    "completions": ("prompt",),
+    "embeddings": ("input",),
+    "multimodal": ("input",),
+    "batch_chat": ("messages",),
+    "context_create": ("messages",),
+    "context_chat": ("context_id", "messages"),
+    "responses": ("input",),
 }
 
 
