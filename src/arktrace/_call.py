@@ -29,6 +29,7 @@ from ._extract import (
     Operation,
     error_attributes,
     error_description,
+    exception_attributes,
     request_attributes,
     response_attributes,
     set_arguments,
@@ -204,8 +205,10 @@ class Call:
                     all_attrs.update(error_attributes(error))
                 write_attributes(span, all_attrs)
                 if error is not None:
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, error_description(error)))
+                    settings = self.recorder.settings
+                    span.record_exception(error, attributes=exception_attributes(error, settings))
+                    description = error_description(error, settings.capture_content)
+                    span.set_status(Status(StatusCode.ERROR, description))
                 else:
                     span.set_status(_OK)
             self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)
@@ -324,8 +327,8 @@ class ObservedStream:
                 self._busy = False
             try:
                 self._record(chunk)
-                if self._hide_usage and chunk.usage is not None:
-                    if not chunk.choices:
+                if self._hide_usage and getattr(chunk, "usage", None) is not None:
+                    if not getattr(chunk, "choices", None):
                         continue  # the usage-only chunk arktrace asked for: not the caller's
                     chunk.usage = None  # asked for by arktrace: give back what the caller would see
             except Exception:
@@ -350,8 +353,8 @@ class ObservedStream:
                 self._busy = False
             try:
                 self._record(chunk)
-                if self._hide_usage and chunk.usage is not None:
-                    if not chunk.choices:
+                if self._hide_usage and getattr(chunk, "usage", None) is not None:
+                    if not getattr(chunk, "choices", None):
                         continue
                     chunk.usage = None
             except Exception:

@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,11 +35,19 @@ class RecordedRequest:
 
 
 class _Stream:
-    __slots__ = ("events", "fail_after")
+    __slots__ = ("done", "events", "fail_after")
 
-    def __init__(self, events: Iterator[bytes], fail_after: int | None) -> None:
+    def __init__(self, events: Iterator[bytes], fail_after: int | None, done: bool = True) -> None:
         self.events = events
         self.fail_after = fail_after
+        self.done = done
+
+
+@dataclass(frozen=True)
+class _Scripted:
+    status: int
+    payload: bytes | list[bytes]  # a body, or the data of each SSE event
+    done: bool
 
 
 class ModelArkServer:
@@ -85,6 +93,7 @@ class ModelArkServer:
         self._lock = threading.Lock()
         self._faults: deque[tuple[int, str | None]] = deque()
         self._midstream: deque[int] = deque()
+        self._scripted: deque[_Scripted] = deque()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -152,6 +161,7 @@ class ModelArkServer:
             self.requests.clear()
             self._faults.clear()
             self._midstream.clear()
+            self._scripted.clear()
 
     def fail_next(self, status: int, code: str | None = None, *, times: int = 1) -> None:
         """Answer the next ``times`` requests (any path) with a ModelArk error of ``status``.
@@ -170,6 +180,28 @@ class ModelArkServer:
             raise ValueError("after_chunks must be >= 0")
         with self._lock:
             self._midstream.extend([after_chunks] * times)
+
+    def send_next(
+        self,
+        body: Any = None,
+        *,
+        events: Sequence[bytes | str] | None = None,
+        status: int = 200,
+        done: bool = True,
+    ) -> None:
+        """Answer the next request (any path) with exactly what is given, whatever it asked for.
+
+        Without ``events``: ``body`` as the JSON body (raw ``bytes`` are sent as they are, so the
+        body may be malformed). With ``events``: a ``text/event-stream`` of one ``data:`` event per
+        item (``bytes`` sent as they are, so not necessarily UTF-8), then ``data: [DONE]`` unless
+        ``done`` is false. For feeding a client the malformed answers real providers sometimes give.
+        """
+        if events is not None:
+            payload = [e if isinstance(e, bytes) else e.encode() for e in events]
+        else:
+            payload = body if isinstance(body, bytes) else s.dumps(body).encode()
+        with self._lock:
+            self._scripted.append(_Scripted(status, payload, done))
 
     @property
     def last_request(self) -> RecordedRequest:
@@ -198,6 +230,7 @@ class ModelArkServer:
         with self._lock:
             self.requests.append(RecordedRequest(h.command, h.path, headers, body, raw))
             fault = self._faults.popleft() if self._faults else None
+            scripted = self._scripted.popleft() if self._scripted else None
 
         rid = s.new_id()
         extra = f"x-request-id: {rid}\r\n"
@@ -207,6 +240,9 @@ class ModelArkServer:
         if h.close_connection:
             extra += "Connection: close\r\n"
 
+        if scripted is not None:
+            self._send_scripted(h, scripted, extra)
+            return
         try:
             if fault is not None:
                 model = body.get("model") if isinstance(body, dict) else None
@@ -276,6 +312,13 @@ class ModelArkServer:
                 fail_after = self._midstream.popleft() if self._midstream else None
         return _Stream(events, fail_after)
 
+    def _send_scripted(self, h: _Handler, scripted: _Scripted, extra: str) -> None:
+        if isinstance(scripted.payload, bytes):
+            _send(h, scripted.status, scripted.payload, extra)
+            return
+        events = iter([b"data: " + e + b"\n\n" for e in scripted.payload])
+        self._send_stream(h, _Stream(events, None, done=scripted.done), "", extra)
+
     def _resolve(self, requested: str) -> tuple[str, int | None]:
         model = self.models.get(requested)
         if model is not None:
@@ -312,11 +355,16 @@ class ModelArkServer:
         if fail_after is not None:
             err = s.make_error(500)
             last = ("data: " + s.error_json(err, rid) + "\n\n").encode()
-        else:
+        elif stream.done:
             last = b"data: [DONE]\n\n"
+        else:
+            last = b""
         if interval > 0 and sent:
             time.sleep(interval)
-        write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(last), last) if chunked else last)
+        if chunked:
+            write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(last), last) if last else b"0\r\n\r\n")
+        else:
+            write(last)
 
 
 _ROUTES = {
