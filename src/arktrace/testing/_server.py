@@ -199,7 +199,7 @@ class ModelArkServer:
         if events is not None:
             payload = [e if isinstance(e, bytes) else e.encode() for e in events]
         else:
-            payload = body if isinstance(body, bytes) else s.dumps(body).encode()
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         with self._lock:
             self._scripted.append(_Scripted(status, payload, done))
 
