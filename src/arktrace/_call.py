@@ -413,7 +413,8 @@ def _watch_raw_response(call: Call, response: Any) -> None:
     http_response = response.http_response
     if call.span.is_recording():
         call.span.set_attribute("http.response.status_code", http_response.status_code)
-    if call.raw_mode == "raw" and call.args.get("stream") is not True:
+    # "raw" from .with_raw_response in openai >= 1.x's new helpers, "true" from the legacy ones.
+    if call.raw_mode in ("raw", "true") and call.args.get("stream") is not True:
         try:
             body = json.loads(http_response.content)
         except Exception:
@@ -424,7 +425,7 @@ def _watch_raw_response(call: Call, response: Any) -> None:
             call.end()
         return
 
-    watch = _RawWatch(call, response.parse)
+    watch = _RawWatch(call, response)
     response.parse = watch.async_parse if inspect.iscoroutinefunction(watch.original) else watch.parse
     _on_close(http_response, watch.closed)
     weakref.finalize(response, watch.closed)
@@ -433,17 +434,20 @@ def _watch_raw_response(call: Call, response: Any) -> None:
 class _RawWatch:
     """Follows one raw response: its ``parse()`` results, and its closing."""
 
-    __slots__ = ("call", "original", "parsing")
+    __slots__ = ("call", "original", "parsing", "response")
 
-    def __init__(self, call: Call, original_parse: Any) -> None:
+    def __init__(self, call: Call, response: Any) -> None:
         self.call = call
-        self.original = original_parse
+        # The class's function and a weak reference, not the bound method: that would keep the
+        # response alive from its own finaliser, which would then never run.
+        self.original = type(response).parse
+        self.response = weakref.ref(response)
         self.parsing = False
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         self.parsing = True  # parse() reads the body, and reading to the end closes the response
         try:
-            parsed = self.original(*args, **kwargs)
+            parsed = self.original(self.response(), *args, **kwargs)
         finally:
             self.parsing = False
         return self._observe(parsed)
@@ -451,7 +455,7 @@ class _RawWatch:
     async def async_parse(self, *args: Any, **kwargs: Any) -> Any:
         self.parsing = True
         try:
-            parsed = await self.original(*args, **kwargs)
+            parsed = await self.original(self.response(), *args, **kwargs)
         finally:
             self.parsing = False
         return self._observe(parsed)
