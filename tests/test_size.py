@@ -98,6 +98,7 @@ def test_hundred_thousand_chunk_stream(exported: OTLPReceiver, server: Any) -> N
             model=ENDPOINT,
             messages=[{"role": "user", "content": "count"}],
             stream=True,
+            stream_options={"include_usage": True},
             extra_body={"arktrace_chunks": 100_000},
         )
         received = sum(1 for chunk in stream if chunk.choices)
