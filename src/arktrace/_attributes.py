@@ -8,32 +8,62 @@ of str), so when the span is the SDK's own kind, with no value-length limit conf
 the count limit, the already-clean values go straight into its attribute store. Anything else
 (another SDK, a configured limit, an unexpected value type) takes the public ``set_attributes`` path,
 so behaviour is the same either way; only the cost differs.
+
+Values a provider's malformed answer can smuggle in and OTLP cannot encode (a string with a lone
+surrogate, an integer beyond 64 bits) would make the exporter drop the whole batch, other spans with
+it: they are repaired here, the one place every attribute passes through.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ._content import exportable
+
 try:
     from opentelemetry.attributes import BoundedAttributes
 except ImportError:  # pragma: no cover
     BoundedAttributes = None  # type: ignore[assignment,misc]
 
-_SCALARS = (str, bool, int, float)
+_INT64 = range(-(2**63), 2**63)
 
 
 def _clean(attrs: dict[str, Any]) -> bool:
     for value in attrs.values():
         kind = type(value)
-        if kind in _SCALARS:
+        if kind is str:
+            if exportable(value) is value:
+                continue
+        elif kind is bool or kind is float:
             continue
-        if kind is tuple and all(type(item) is str for item in value):
+        elif kind is int:
+            if value in _INT64:
+                continue
+        elif kind is tuple and all(type(item) is str and exportable(item) is item for item in value):
             continue
         return False
     return True
 
 
+def _repaired(attrs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        kind = type(value)
+        if kind is str:
+            value = exportable(value)
+        elif kind is int and value not in _INT64:
+            value = str(value)
+        elif kind is tuple:
+            value = tuple(exportable(item) if type(item) is str else item for item in value)
+        out[key] = value
+    return out
+
+
 def write_attributes(span: Any, attrs: dict[str, Any]) -> None:
+    clean = _clean(attrs)
+    if not clean:
+        attrs = _repaired(attrs)
+        clean = _clean(attrs)
     store = getattr(span, "_attributes", None)
     if (
         store is not None
@@ -42,7 +72,7 @@ def write_attributes(span: Any, attrs: dict[str, Any]) -> None:
         and not getattr(store, "_immutable", True)
         and (store.maxlen is None or len(store._dict) + len(attrs) <= store.maxlen)
         and getattr(span, "_end_time", 0) is None
-        and _clean(attrs)
+        and clean
     ):
         with store._lock:
             store._dict.update(attrs)

@@ -207,6 +207,14 @@ def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(name, repr(raw), "true or false")
 
 
+def _header_value(var: str, value: str, secret: bool = False) -> str:
+    """``value``, which is sent as an HTTP header: printable ASCII only, or every export would fail."""
+    if value.isascii() and value.isprintable():
+        return value
+    shown = repr(mask_secret(value)) if secret else repr(value)
+    raise ConfigError(var, shown, "printable ASCII text (it is sent as an HTTP header value)")
+
+
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
@@ -223,6 +231,7 @@ def _openobserve(env: Mapping[str, str]) -> BackendConfig:
             "the full Authorization value from OpenObserve's ingestion page, "
             "e.g. 'Basic <base64 of user:password>'",
         )
+    _header_value("OPENOBSERVE_AUTH_TOKEN", token, secret=True)
     if " " not in token:
         raise ConfigError(
             "OPENOBSERVE_AUTH_TOKEN",
@@ -240,7 +249,9 @@ def _openobserve(env: Mapping[str, str]) -> BackendConfig:
     org = _get(env, "OPENOBSERVE_ORG") or "default"
     if "/" in org or " " in org:
         raise ConfigError("OPENOBSERVE_ORG", repr(org), "an organisation id without '/' or spaces")
-    stream = _get(env, "OPENOBSERVE_TRACES_STREAM_NAME") or "default"
+    stream = _header_value(
+        "OPENOBSERVE_TRACES_STREAM_NAME", _get(env, "OPENOBSERVE_TRACES_STREAM_NAME") or "default"
+    )
     auth = {"authorization": token}
     return BackendConfig(
         name="openobserve",
@@ -329,7 +340,7 @@ def _mlflow(env: Mapping[str, str]) -> BackendConfig:
     user = _get(env, "MLFLOW_TRACKING_USERNAME")
     password = _get(env, "MLFLOW_TRACKING_PASSWORD")
     if token is not None:
-        headers["authorization"] = f"Bearer {token}"
+        headers["authorization"] = f"Bearer {_header_value('MLFLOW_TRACKING_TOKEN', token, secret=True)}"
         auth_vars = ("MLFLOW_TRACKING_TOKEN",)
     elif user is not None or password is not None:
         if user is None or password is None:
@@ -343,7 +354,7 @@ def _mlflow(env: Mapping[str, str]) -> BackendConfig:
     experiment_name = _get(env, "MLFLOW_EXPERIMENT_NAME")
     notes: tuple[str, ...] = ()
     if experiment_id is not None:
-        if any(ch.isspace() or ch == "/" for ch in experiment_id):
+        if any(ch.isspace() or ch == "/" for ch in experiment_id) or not experiment_id.isascii():
             raise ConfigError("MLFLOW_EXPERIMENT_ID", repr(experiment_id), "an experiment id such as 1")
         headers["x-mlflow-experiment-id"] = experiment_id
         experiment_name = None
@@ -370,10 +381,10 @@ def _phoenix(env: Mapping[str, str]) -> BackendConfig:
     headers: dict[str, str] = {}
     api_key = _get(env, "PHOENIX_API_KEY")
     if api_key is not None:
-        headers["authorization"] = f"Bearer {api_key}"
+        headers["authorization"] = f"Bearer {_header_value('PHOENIX_API_KEY', api_key, secret=True)}"
     project = _get(env, "PHOENIX_PROJECT_NAME")
     if project is not None:
-        headers["x-project-name"] = project
+        headers["x-project-name"] = _header_value("PHOENIX_PROJECT_NAME", project)
     return BackendConfig(
         name="phoenix",
         traces_endpoint=_join(base, "/v1/traces"),
@@ -404,7 +415,10 @@ def _parse_otlp_headers(env: Mapping[str, str], var: str) -> dict[str, str]:
     from opentelemetry.util.re import parse_env_headers
 
     raw = env.get(var, "")
-    return {key.lower(): value for key, value in parse_env_headers(raw, liberal=True).items()}
+    headers = {key.lower(): value for key, value in parse_env_headers(raw, liberal=True).items()}
+    for key, value in headers.items():
+        _header_value(f"{var} ({key})", value, secret=key not in _PUBLIC_HEADERS)
+    return headers
 
 
 def _otlp(env: Mapping[str, str]) -> BackendConfig:
@@ -570,7 +584,14 @@ _ALIASES = {
 
 def parse_backend_names(value: str | Sequence[str], setting: str) -> list[str]:
     """Normalise a backend selection (comma/space separated string or list); unknown names raise."""
-    items = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        items = re.split(r"[,\s]+", value)
+    elif isinstance(value, Sequence):
+        items = list(value)
+    else:
+        raise ConfigError(
+            setting, repr(value), f"a comma-separated string or a list of: {', '.join(BACKEND_NAMES)}"
+        )
     names: list[str] = []
     for item in items:
         if not isinstance(item, str):

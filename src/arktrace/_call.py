@@ -30,6 +30,7 @@ from ._extract import (
     error_attributes,
     error_description,
     error_type,
+    exception_attributes,
     request_attributes,
     request_id_attributes,
     response_attributes,
@@ -224,8 +225,10 @@ class Call:
                     all_attrs.update(error_attributes(error))
                 write_attributes(span, all_attrs)
                 if error is not None:
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, error_description(error)))
+                    settings = self.recorder.settings
+                    span.record_exception(error, attributes=exception_attributes(error, settings))
+                    description = error_description(error, settings.capture_content)
+                    span.set_status(Status(StatusCode.ERROR, description))
                 else:
                     span.set_status(_OK)
             self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)
@@ -345,8 +348,8 @@ class ObservedStream:
                 self._busy = False
             try:
                 self._record(chunk)
-                if self._hide_usage and chunk.usage is not None:
-                    if not chunk.choices:
+                if self._hide_usage and getattr(chunk, "usage", None) is not None:
+                    if not getattr(chunk, "choices", None):
                         continue  # the usage-only chunk arktrace asked for: not the caller's
                     chunk.usage = None  # asked for by arktrace: give back what the caller would see
             except Exception:
@@ -371,8 +374,8 @@ class ObservedStream:
                 self._busy = False
             try:
                 self._record(chunk)
-                if self._hide_usage and chunk.usage is not None:
-                    if not chunk.choices:
+                if self._hide_usage and getattr(chunk, "usage", None) is not None:
+                    if not getattr(chunk, "choices", None):
                         continue
                     chunk.usage = None
             except Exception:
@@ -432,7 +435,8 @@ def _watch_raw_response(call: Call, response: Any) -> None:
     call.headers = http_response.headers
     if call.span.is_recording():
         call.span.set_attribute("http.response.status_code", http_response.status_code)
-    if call.raw_mode == "raw" and call.args.get("stream") is not True:
+    # "raw" from .with_raw_response in openai >= 1.x's new helpers, "true" from the legacy ones.
+    if call.raw_mode in ("raw", "true") and call.args.get("stream") is not True:
         try:
             body = json.loads(http_response.content)
         except Exception:
@@ -443,7 +447,7 @@ def _watch_raw_response(call: Call, response: Any) -> None:
             call.end()
         return
 
-    watch = _RawWatch(call, response.parse)
+    watch = _RawWatch(call, response)
     response.parse = watch.async_parse if inspect.iscoroutinefunction(watch.original) else watch.parse
     _on_close(http_response, watch.closed)
     weakref.finalize(response, watch.closed)
@@ -452,17 +456,20 @@ def _watch_raw_response(call: Call, response: Any) -> None:
 class _RawWatch:
     """Follows one raw response: its ``parse()`` results, and its closing."""
 
-    __slots__ = ("call", "original", "parsing")
+    __slots__ = ("call", "original", "parsing", "response")
 
-    def __init__(self, call: Call, original_parse: Any) -> None:
+    def __init__(self, call: Call, response: Any) -> None:
         self.call = call
-        self.original = original_parse
+        # The class's function and a weak reference, not the bound method: that would keep the
+        # response alive from its own finaliser, which would then never run.
+        self.original = type(response).parse
+        self.response = weakref.ref(response)
         self.parsing = False
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         self.parsing = True  # parse() reads the body, and reading to the end closes the response
         try:
-            parsed = self.original(*args, **kwargs)
+            parsed = self.original(self.response(), *args, **kwargs)
         finally:
             self.parsing = False
         return self._observe(parsed)
@@ -470,7 +477,7 @@ class _RawWatch:
     async def async_parse(self, *args: Any, **kwargs: Any) -> Any:
         self.parsing = True
         try:
-            parsed = await self.original(*args, **kwargs)
+            parsed = await self.original(self.response(), *args, **kwargs)
         finally:
             self.parsing = False
         return self._observe(parsed)

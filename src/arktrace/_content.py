@@ -7,6 +7,7 @@ had to change, so the common case (short text, no inline images) costs one walk 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 _DATA_URL_PREFIX = "data:"
@@ -71,10 +72,19 @@ def sanitize(value: Any, limit: int) -> Any:
     dump = getattr(value, "model_dump", None)
     if dump is not None and not isinstance(value, type):
         try:
-            return sanitize(dump(exclude_unset=True), limit)
+            return sanitize(dump_model(dump), limit)
         except Exception:
             return value
     return value
+
+
+def dump_model(dump: Any) -> Any:
+    # A model the SDK built from a malformed body holds values of the wrong type: pydantic would warn
+    # about each of them on stderr, in the application's output.
+    try:
+        return dump(exclude_unset=True, warnings=False)
+    except TypeError:  # pydantic 1
+        return dump(exclude_unset=True)
 
 
 def _json_default(value: Any) -> Any:
@@ -82,7 +92,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, type):
         return value.__name__
     if dump is not None:
-        return dump(exclude_unset=True)
+        return dump_model(dump)
     if isinstance(value, (set, frozenset)):
         return list(value)
     if isinstance(value, bytes):
@@ -93,6 +103,31 @@ def _json_default(value: Any) -> Any:
 # Built once: json.dumps() with options builds a new encoder on every call, which costs more than
 # encoding a small request.
 to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+
+
+def response_json(response: Any) -> str:
+    """A response as JSON text, whatever it holds; ``repr`` for what JSON cannot express."""
+    dump = getattr(response, "model_dump_json", None)
+    if dump is not None:
+        try:
+            return dump(exclude_unset=True, warnings=False)
+        except Exception:
+            pass  # pydantic 1, or a value pydantic cannot serialise: the generic encoder copes
+    try:
+        return to_json(response)
+    except Exception:  # keys JSON cannot have, a self-reference
+        return repr(response)
+
+
+# Lone surrogates: JSON's \ud800-style escapes decode to them, and UTF-8 (so OTLP) cannot carry them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def exportable(text: str) -> str:
+    """``text`` with anything UTF-8 cannot encode replaced, so one bad string cannot fail an export."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 _MISSING = object()

@@ -8,9 +8,10 @@ written side by side: backends pick the convention they read.
 
 from __future__ import annotations
 
+import traceback
 from typing import Any, NamedTuple
 
-from ._content import fields_of, get, sanitize, sanitize_text, to_json, truncate
+from ._content import exportable, fields_of, get, response_json, sanitize, sanitize_text, to_json, truncate
 from ._endpoint import Endpoint
 from ._responses import input_messages, outcome_attributes, output_message
 from ._settings import Settings
@@ -47,6 +48,10 @@ _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "time
 _CONTENT_ARGS = frozenset(
     {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions"}
 )
+# With content capture off, also kept out of llm.invocation_parameters: a JSON schema's names and
+# descriptions are written by the application like a tool definition's.
+_PRIVATE_ARGS = _CONTENT_ARGS | {"response_format"}
+_MAX_COUNT = 2**63 - 1  # OTLP integers are 64-bit: a larger one would fail the whole export batch
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 
 # Caller-set request arguments copied to GenAI request attributes as they are.
@@ -107,7 +112,7 @@ def request_attributes(
 
     for arg, key in _GENAI_REQUEST_SCALARS:
         value = args.get(arg)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) or (type(value) is int and abs(value) <= _MAX_COUNT):
             attrs[key] = value
     stop = args.get("stop")
     if isinstance(stop, str):
@@ -115,7 +120,7 @@ def request_attributes(
     elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
         attrs["gen_ai.request.stop_sequences"] = tuple(stop)
     n = args.get("n")
-    if isinstance(n, int) and n != 1:
+    if type(n) is int and n != 1 and 0 <= n <= _MAX_COUNT:
         attrs["gen_ai.request.choice.count"] = n
     if args.get("stream") is True:
         attrs["gen_ai.request.stream"] = True
@@ -128,13 +133,14 @@ def request_attributes(
     if isinstance(encoding, str):
         attrs["gen_ai.request.encoding_formats"] = (encoding,)
     dimensions = args.get("dimensions")
-    if isinstance(dimensions, int):
+    if type(dimensions) is int and 0 <= dimensions <= _MAX_COUNT:
         attrs["gen_ai.embeddings.dimension.count"] = dimensions
     tier = args.get("service_tier")
     if isinstance(tier, str):
         attrs["openai.request.service_tier"] = tier
 
-    params = {k: v for k, v in args.items() if k not in _CONTENT_ARGS}
+    private = _CONTENT_ARGS if settings.capture_content else _PRIVATE_ARGS
+    params = {k: v for k, v in args.items() if k not in private}
     attrs["llm.invocation_parameters"] = to_json(params)
 
     if settings.capture_content:
@@ -239,8 +245,9 @@ def _flatten_message(prefix: str, message: Any, limit: int) -> list[tuple[str, A
             kind = get(part, "type")
             base = f"{prefix}.contents.{j}.message_content"
             if kind == "text":
+                text = get(part, "text")
                 out.append((f"{base}.type", "text"))
-                out.append((f"{base}.text", sanitize_text(get(part, "text") or "", limit)))
+                out.append((f"{base}.text", sanitize_text(text if isinstance(text, str) else "", limit)))
             elif kind == "image_url":
                 out.append((f"{base}.type", "image"))
                 url = get(get(part, "image_url"), "url")
@@ -253,7 +260,7 @@ def _flatten_message(prefix: str, message: Any, limit: int) -> list[tuple[str, A
         if isinstance(value, str):
             out.append((f"{prefix}.{key}", value))
     tool_calls = message.get("tool_calls")
-    if tool_calls:
+    if isinstance(tool_calls, (list, tuple)):
         for k, call in enumerate(tool_calls):
             base = f"{prefix}.tool_calls.{k}.tool_call"
             call_id = get(call, "id")
@@ -295,8 +302,8 @@ def response_attributes(
     if isinstance(tier, str):
         attrs["openai.response.service_tier"] = tier
 
-    choices = fields.get("choices") or ()
-    if op is EMBEDDINGS:
+    choices = fields.get("choices")
+    if op is EMBEDDINGS or not isinstance(choices, (list, tuple)):
         choices = ()
     elif choices:
         reasons = tuple(r for r in (get(c, "finish_reason") for c in choices) if isinstance(r, str))
@@ -318,8 +325,7 @@ def response_attributes(
 
     if with_content and settings.capture_content and op is not EMBEDDINGS:
         limit = settings.max_value_length
-        dump = getattr(response, "model_dump_json", None)
-        text = dump(exclude_unset=True) if dump is not None else to_json(response)
+        text = response_json(response)
         attrs["output.value"] = truncate(text, limit)
         attrs["output.mime_type"] = JSON if len(text) <= limit else TEXT
         if op is CHAT:
@@ -359,7 +365,7 @@ def usage_attributes(usage: Any) -> dict[str, Any]:
     prompt = _count(usage, "prompt_tokens", "input_tokens")
     completion = _count(usage, "completion_tokens", "output_tokens")
     total = _count(usage, "total_tokens")
-    if total is None and prompt is not None and completion is not None:
+    if total is None and prompt is not None and completion is not None and prompt + completion <= _MAX_COUNT:
         total = prompt + completion
     prompt_details = fields_of(usage.get("prompt_tokens_details") or usage.get("input_tokens_details"))
     cached = _count(prompt_details, "cached_tokens")
@@ -390,7 +396,7 @@ def _count(fields: Any, *names: str) -> int | None:
     """The first of ``names`` that ``fields`` (see :func:`fields_of`) holds as a whole number."""
     for name in names:
         value = fields.get(name)
-        if type(value) is int:
+        if type(value) is int and 0 <= value <= _MAX_COUNT:
             return value
     return None
 
@@ -436,7 +442,43 @@ def error_attributes(error: BaseException) -> dict[str, Any]:
     return attrs
 
 
-def error_description(error: BaseException) -> str:
-    message = str(error)
+def error_description(error: BaseException, capture_content: bool = True) -> str:
+    message = error_message(error, capture_content)
     name = type(error).__qualname__
-    return truncate(f"{name}: {message}" if message else name, 1024)
+    return exportable(truncate(f"{name}: {message}" if message else name, 1024))
+
+
+def echoes_content(error: BaseException) -> bool:
+    """Whether the error's message came from the provider's answer, which may quote the request.
+
+    SDK errors built from a response carry its parsed ``body``; connection errors, timeouts and
+    the application's own exceptions do not, and their messages never hold the request's content.
+    """
+    return getattr(error, "body", None) is not None
+
+
+def error_message(error: BaseException, capture_content: bool = True) -> str:
+    if not capture_content and echoes_content(error):
+        status = getattr(error, "status_code", None)
+        code = getattr(error, "code", None)
+        known = " ".join(str(part) for part in (status, code) if isinstance(part, (int, str)) and part)
+        head = f"provider error {known}" if known else "provider error"
+        return f"{head} (message not recorded: content capture is off)"
+    try:
+        return str(error)
+    except Exception:  # an exception class whose __str__ fails
+        return ""
+
+
+def exception_attributes(error: BaseException, settings: Settings) -> dict[str, Any]:
+    """The ``exception`` event's attributes, written by arktrace rather than left to the SDK: the
+    message may be content (see :func:`echoes_content`), and must fit the value-length limit."""
+    limit = settings.max_value_length
+    message = error_message(error, settings.capture_content)
+    lines = traceback.format_tb(error.__traceback__)
+    lines.append(f"{type(error).__module__}.{type(error).__qualname__}: {message}\n")
+    return {
+        "exception.type": type(error).__qualname__,
+        "exception.message": exportable(truncate(message, limit)),
+        "exception.stacktrace": exportable(truncate("".join(lines), limit)),
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 import sys
 import threading
 from typing import Any, Callable, NamedTuple
@@ -20,6 +21,7 @@ from opentelemetry import trace
 from ._call import IN_CALL_KEY, Call, Recorder
 from ._context import ensure_processor
 from ._endpoint import endpoint_for
+from ._errors import ConfigError
 from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation
 from ._faults import report_fault
 from ._metrics import Metrics
@@ -90,6 +92,7 @@ class _State:
         self.active = True
 
 
+logger = logging.getLogger("arktrace")
 _lock = threading.RLock()  # re-entrant: an import hook may fire while instrument() holds it
 _state: _State | None = None
 _hooks_registered = False
@@ -119,6 +122,10 @@ def instrument(
         max_message_attributes=max_message_attributes,
     )
     price_table = load_prices(prices)
+    if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
+        raise ConfigError("tracer_provider", repr(tracer_provider), "an OpenTelemetry TracerProvider")
+    if meter_provider is not None and not callable(getattr(meter_provider, "get_meter", None)):
+        raise ConfigError("meter_provider", repr(meter_provider), "an OpenTelemetry MeterProvider")
     with _lock:
         if _state is not None:
             return
@@ -150,7 +157,18 @@ def _register_import_hooks() -> None:
 
 
 def _patch_package(module: Any) -> None:
-    """Patch one SDK package's methods, once per instrumentation (runs as a post-import hook too)."""
+    """Patch one SDK package's methods, once per instrumentation (runs as a post-import hook too).
+
+    Never raises: it may run inside the application's ``import openai``, which must work whatever
+    the installed SDK looks like.
+    """
+    try:
+        _patch_package_now(module)
+    except Exception:
+        report_fault(f"patching {getattr(module, '__name__', module)}")
+
+
+def _patch_package_now(module: Any) -> None:
     with _lock:
         state = _state
         if state is None or module.__name__ in state.packages:
@@ -160,6 +178,15 @@ def _patch_package(module: Any) -> None:
             points = _find_patch_points(module.__name__)
         except Exception:
             report_fault(f"finding what to patch in {module.__name__}")
+            return
+        if not points:
+            version = getattr(module, "__version__", "of unknown version")
+            logger.warning(
+                "arktrace: %s %s has none of the methods arktrace traces (openai 1.x to 3.x are supported); "
+                "its calls are not traced",
+                module.__name__,
+                version,
+            )
             return
         for owner, name, op in points:
             original = owner.__dict__[name]

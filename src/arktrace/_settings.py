@@ -68,6 +68,17 @@ def load_settings(
 ) -> Settings:
     """Resolve the settings; raise :class:`ConfigError` naming the first unusable one."""
     env = os.environ if env is None else env
+    if capture_content is not None and not isinstance(capture_content, bool):
+        # bool("false") is True: a string here would capture content the caller meant to keep out.
+        raise ConfigError("capture_content", repr(capture_content), "True or False")
+    for name, value in (
+        ("max_value_length", max_value_length),
+        ("max_message_attributes", max_message_attributes),
+    ):
+        if value is not None and (type(value) is not int):
+            raise ConfigError(name, repr(value), "a whole number (int)")
+    if stream_usage is not None and not isinstance(stream_usage, (str, bool)):
+        raise ConfigError("stream_usage", repr(stream_usage), "'auto', 'always', 'never', True or False")
     if capture_content is None:
         capture_content = True
         # The OTel-wide switch first, arktrace's own variable wins when both are set.

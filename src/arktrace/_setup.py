@@ -396,6 +396,16 @@ def init(
     ``TracerProvider``, arktrace adds its processors to it (and the resource arguments do not apply).
     """
     global _state
+    _check_arguments(
+        service_name,
+        service_version,
+        environment,
+        resource_attributes,
+        instrument,
+        metrics,
+        dotenv,
+        instrument_options,
+    )
     with _lock:
         if _state is not None:
             logger.warning(
@@ -539,6 +549,47 @@ def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
 
 
 # ------------------------------------------------------------------------------------------- internals
+
+_INSTRUMENT_OPTIONS = (
+    "capture_content",
+    "max_value_length",
+    "stream_usage",
+    "max_message_attributes",
+    "prices",
+)
+
+
+def _check_arguments(
+    service_name: Any,
+    service_version: Any,
+    environment: Any,
+    resource_attributes: Any,
+    instrument: Any,
+    metrics: Any,
+    dotenv: Any,
+    instrument_options: Mapping[str, Any],
+) -> None:
+    """Arguments of init() of the wrong type fail here, by name, before anything is read or set up."""
+    for name, value in (
+        ("service_name", service_name),
+        ("service_version", service_version),
+        ("environment", environment),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(name, repr(value), "a string")
+    if resource_attributes is not None and not (
+        isinstance(resource_attributes, Mapping) and all(isinstance(k, str) for k in resource_attributes)
+    ):
+        raise ConfigError("resource_attributes", repr(resource_attributes), "a mapping with string keys")
+    # bool("false") is True: only real booleans, so a string cannot turn on what it meant to turn off.
+    for name, value in (("instrument", instrument), ("metrics", metrics), ("dotenv", dotenv)):
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(name, repr(value), "True or False")
+    for name in instrument_options:
+        if name not in _INSTRUMENT_OPTIONS:
+            raise ConfigError(
+                name, "an unknown keyword argument of init()", "one of " + ", ".join(_INSTRUMENT_OPTIONS)
+            )
 
 
 def _load_dotenv() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from ._content import get, truncate
+from ._content import dump_model, get, truncate
 
 
 class _Text:
@@ -110,7 +110,7 @@ class StreamState:
         if self.usage is not None:
             usage = self.usage
             dump = getattr(usage, "model_dump", None)
-            response["usage"] = dump(exclude_unset=True) if dump is not None else usage
+            response["usage"] = dump_model(dump) if dump is not None else usage
         return response
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
@@ -124,19 +124,26 @@ class ChatStreamState(StreamState):
     def record(self, chunk: Any) -> None:
         if self.response_id is None:
             self._head(chunk)
-        usage = chunk.usage
+        # getattr with a default and the type checks below: the SDK builds chunks without validating
+        # them, so a provider's malformed chunk arrives with missing fields or values of any type.
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        for choice in chunk.choices:
-            index = choice.index
+        choices = getattr(chunk, "choices", None)
+        if type(choices) is not list:
+            return
+        for choice in choices:
+            index = getattr(choice, "index", 0)
+            if type(index) is not int:
+                index = 0
             state = self.choices.get(index)
             if state is None:
                 state = self._choice(index)
             produced = False
-            delta = choice.delta
+            delta = getattr(choice, "delta", None)
             if delta is not None:
-                text = delta.content
-                if text:
+                text = getattr(delta, "content", None)
+                if text and type(text) is str:
                     kept = state.content
                     if kept.kept < self.limit:
                         kept.parts.append(text)
@@ -145,27 +152,29 @@ class ChatStreamState(StreamState):
                         kept.cut += len(text)
                     produced = True
                 if state.role is None:
-                    state.role = delta.role
+                    role = getattr(delta, "role", None)
+                    if type(role) is str:
+                        state.role = role
                 # Reasoning text is a declared field in the Ark SDKs' models, an extra in openai's.
                 fields = getattr(delta, "__dict__", None)
-                reasoning = fields.get("reasoning_content") if fields else None
+                reasoning = fields.get("reasoning_content") if type(fields) is dict else None
                 if reasoning is None:
                     extra = getattr(delta, "__pydantic_extra__", None)
-                    if extra:
+                    if type(extra) is dict:
                         reasoning = extra.get("reasoning_content")
-                if reasoning:
+                if reasoning and type(reasoning) is str:
                     state.reasoning.add(reasoning, self.limit)
                     produced = True
-                tool_calls = delta.tool_calls
-                if tool_calls:
+                tool_calls = getattr(delta, "tool_calls", None)
+                if tool_calls and type(tool_calls) is list:
                     self._tool_calls(state, tool_calls)
                     produced = True
             if produced:
                 self.output_chunks += 1
                 if self.first_output_at is None:
                     self.first_output_at = perf_counter()
-            finish_reason = choice.finish_reason
-            if finish_reason:
+            finish_reason = getattr(choice, "finish_reason", None)
+            if finish_reason and type(finish_reason) is str:
                 state.finish_reason = finish_reason
                 extra = get(choice, "usage")
                 if extra is not None:  # Moonshot: usage inside the finish choice
@@ -174,20 +183,22 @@ class ChatStreamState(StreamState):
     @staticmethod
     def _tool_calls(state: _Choice, deltas: Any) -> None:
         for delta in deltas:
-            index = get(delta, "index") or 0
+            index = get(delta, "index")
+            if type(index) is not int:
+                index = 0
             call = state.tool_calls.get(index)
             if call is None:
                 call = state.tool_calls[index] = [None, None, []]
             call_id = get(delta, "id")
-            if call_id:
+            if call_id and type(call_id) is str:
                 call[0] = call_id
             function = get(delta, "function")
             if function is not None:
                 name = get(function, "name")
-                if name:
+                if name and type(name) is str:
                     call[1] = name
                 arguments = get(function, "arguments")
-                if arguments:
+                if arguments and type(arguments) is str:
                     call[2].append(arguments)
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:
@@ -212,20 +223,25 @@ class CompletionStreamState(StreamState):
     def record(self, chunk: Any) -> None:
         if self.response_id is None:
             self._head(chunk)
-        usage = chunk.usage
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        for choice in chunk.choices:
-            index = choice.index
+        choices = getattr(chunk, "choices", None)
+        if type(choices) is not list:
+            return
+        for choice in choices:
+            index = getattr(choice, "index", 0)
+            if type(index) is not int:
+                index = 0
             state = self.choices.get(index)
             if state is None:
                 state = self._choice(index)
-            text = choice.text
-            if text:
+            text = getattr(choice, "text", None)
+            if text and type(text) is str:
                 state.content.add(text, self.limit)
                 self._produced()
-            finish_reason = choice.finish_reason
-            if finish_reason:
+            finish_reason = getattr(choice, "finish_reason", None)
+            if finish_reason and type(finish_reason) is str:
                 state.finish_reason = finish_reason
 
     def _choice_dict(self, index: int, choice: _Choice) -> dict[str, Any]:

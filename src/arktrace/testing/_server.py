@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -52,6 +52,13 @@ class _Stream:
         self.fail_after = fail_after
         self.done = done  # what ends a stream that ran to its end (empty: nothing)
         self.fail = fail  # the event that ends a stream failing midway
+
+
+@dataclass(frozen=True)
+class _Scripted:
+    status: int
+    payload: bytes | list[bytes]  # a body, or the data of each SSE event
+    done: bool
 
 
 class ModelArkServer:
@@ -98,6 +105,7 @@ class ModelArkServer:
         self._faults: deque[tuple[int, str | None]] = deque()
         self._midstream: deque[int] = deque()
         self._contexts: dict[str, s.ContextCache] = {}
+        self._scripted: deque[_Scripted] = deque()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -165,6 +173,7 @@ class ModelArkServer:
             self.requests.clear()
             self._faults.clear()
             self._midstream.clear()
+            self._scripted.clear()
 
     def fail_next(self, status: int, code: str | None = None, *, times: int = 1) -> None:
         """Answer the next ``times`` requests (any path) with a ModelArk error of ``status``.
@@ -183,6 +192,28 @@ class ModelArkServer:
             raise ValueError("after_chunks must be >= 0")
         with self._lock:
             self._midstream.extend([after_chunks] * times)
+
+    def send_next(
+        self,
+        body: Any = None,
+        *,
+        events: Sequence[bytes | str] | None = None,
+        status: int = 200,
+        done: bool = True,
+    ) -> None:
+        """Answer the next request (any path) with exactly what is given, whatever it asked for.
+
+        Without ``events``: ``body`` as the JSON body (raw ``bytes`` are sent as they are, so the
+        body may be malformed). With ``events``: a ``text/event-stream`` of one ``data:`` event per
+        item (``bytes`` sent as they are, so not necessarily UTF-8), then ``data: [DONE]`` unless
+        ``done`` is false. For feeding a client the malformed answers real providers sometimes give.
+        """
+        if events is not None:
+            payload = [e if isinstance(e, bytes) else e.encode() for e in events]
+        else:
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        with self._lock:
+            self._scripted.append(_Scripted(status, payload, done))
 
     @property
     def last_request(self) -> RecordedRequest:
@@ -211,6 +242,7 @@ class ModelArkServer:
         with self._lock:
             self.requests.append(RecordedRequest(h.command, h.path, headers, body, raw))
             fault = self._faults.popleft() if self._faults else None
+            scripted = self._scripted.popleft() if self._scripted else None
 
         rid = s.new_id()
         extra = f"x-request-id: {rid}\r\n"
@@ -220,6 +252,9 @@ class ModelArkServer:
         if h.close_connection:
             extra += "Connection: close\r\n"
 
+        if scripted is not None:
+            self._send_scripted(h, scripted, extra)
+            return
         try:
             if fault is not None:
                 model = body.get("model") if isinstance(body, dict) else None
@@ -330,6 +365,13 @@ class ModelArkServer:
             with self._lock:
                 context.messages.extend(turn)
         return answer
+
+    def _send_scripted(self, h: _Handler, scripted: _Scripted, extra: str) -> None:
+        if isinstance(scripted.payload, bytes):
+            _send(h, scripted.status, scripted.payload, extra)
+            return
+        events = iter([b"data: " + e + b"\n\n" for e in scripted.payload])
+        self._send_stream(h, _Stream(events, None, b"data: [DONE]\n\n" if scripted.done else b""), "", extra)
 
     def _resolve(self, requested: str) -> tuple[str, int | None]:
         model = self.models.get(requested)

@@ -1,0 +1,245 @@
+"""Secrets and privacy, checked on the bytes that leave the process.
+
+API keys and request header values never reach a span, a log line of ours or `arktrace check`. With content
+capture off, a canary placed in every kind of content appears nowhere in the OTLP protobuf a real exporter
+sends. With it on, inline ``data:`` URLs are never recorded in full.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+from typing import Any
+
+import openai
+import pytest
+
+from arktrace._check import run_check
+from arktrace._setup import flush, init, shutdown
+from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+ENDPOINT = "ep-20250101120000-abcde"
+API_KEY = "sk-canary-apikey-7f3a9c"
+HEADER_SECRETS = ("hdr-canary-default-51c2", "hdr-canary-extra-88d0", "Bearer hdr-canary-auth-0e4b")
+CANARY = "canary-content-9b1e4f"
+
+
+def exported_bytes(receiver: OTLPReceiver) -> bytes:
+    return b"".join(r.body for r in receiver.requests)
+
+
+def run_calls(server: Any, client: openai.OpenAI) -> None:
+    """One of each kind of call, success and failure, with the canary wherever content can be."""
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "description": f"looks up {CANARY}",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"q": {"type": "string", "description": CANARY}},
+                },
+            },
+        }
+    ]
+    history = [
+        {"role": "system", "content": f"system {CANARY}"},
+        {"role": "user", "content": [{"type": "text", "text": f"user {CANARY}"}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": CANARY}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": f"result {CANARY}"},
+    ]
+    schema = {"type": "json_schema", "json_schema": {"name": "answer", "description": CANARY, "schema": {}}}
+    server.reply = f"reply {CANARY}"
+    client.chat.completions.create(model=ENDPOINT, messages=history, tools=tools, response_format=schema)
+    client.chat.completions.create(model=ENDPOINT, messages=history[:2], tools=tools)  # answers a tool call
+    for _ in client.chat.completions.create(model=ENDPOINT, messages=history[:2], stream=True):
+        pass
+    server.send_next(
+        {
+            "id": "r1",
+            "model": "seed",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {
+                        "role": "assistant",
+                        "content": CANARY,
+                        "reasoning_content": f"think {CANARY}",
+                    },
+                }
+            ],
+        }
+    )
+    client.chat.completions.create(model=ENDPOINT, messages=history[:1])
+    server.send_next(
+        events=[
+            json.dumps(
+                {"id": "r2", "choices": [{"index": 0, "delta": {"reasoning_content": f"think {CANARY}"}}]}
+            ),
+            json.dumps(
+                {
+                    "id": "r2",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {
+                                "tool_calls": [
+                                    {"index": 0, "id": "c", "function": {"name": "f", "arguments": CANARY}}
+                                ]
+                            },
+                        }
+                    ],
+                }
+            ),
+        ]
+    )
+    for _ in client.chat.completions.create(model=ENDPOINT, messages=history[:1], stream=True):
+        pass
+    client.completions.create(model=ENDPOINT, prompt=f"prompt {CANARY}")
+    client.embeddings.create(model="ep-20250101120000-embed", input=[f"embed {CANARY}"])
+    # A provider's error message may quote the request: with capture off it is treated as content.
+    server.send_next(
+        {"error": {"code": "InvalidParameter", "message": f"bad value {CANARY}", "type": "BadRequest"}},
+        status=400,
+    )
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model=ENDPOINT, messages=history[:1])
+    server.fail_mid_stream(1)
+    with pytest.raises(openai.APIError):
+        for _ in client.chat.completions.create(model=ENDPOINT, messages=history[:2], stream=True):
+            pass
+
+
+@pytest.fixture
+def traced(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> OTLPReceiver:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    return receiver
+
+
+def test_content_capture_off_leaks_no_canary_to_the_wire(
+    traced: OTLPReceiver, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARKTRACE_CAPTURE_CONTENT", "false")
+    init(service_name="privacy")
+    with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
+        run_calls(server, client)
+    assert flush(timeout=10)
+    assert shutdown(timeout=5)
+    spans = [s for s in traced.spans() if "gen_ai.operation.name" in s.attributes]
+    assert len(spans) == 9  # every call exported, the failed ones too
+    assert CANARY.encode() not in exported_bytes(traced)
+    failed = [s for s in spans if "error.type" in s.attributes]
+    assert {s.attributes["error.type"] for s in failed} == {"BadRequestError", "APIError"}
+
+
+def test_content_capture_on_does_record_the_canary(traced: OTLPReceiver, server: Any) -> None:
+    """The control for the test above: the same calls with capture on do put the canary on the wire."""
+    init(service_name="privacy")
+    with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
+        run_calls(server, client)
+    assert flush(timeout=10)
+    assert shutdown(timeout=5)
+    assert exported_bytes(traced).count(CANARY.encode()) > 10
+
+
+def test_api_key_and_header_values_never_leave(
+    traced: OTLPReceiver, server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="arktrace")
+    init(service_name="secrets")
+    server.api_key = API_KEY
+    default, extra, auth = HEADER_SECRETS
+    with openai.OpenAI(
+        api_key=API_KEY, base_url=server.base_url, max_retries=0, default_headers={"X-Canary": default}
+    ) as client:
+        client.chat.completions.create(
+            model=ENDPOINT, messages=[{"role": "user", "content": "hi"}], extra_headers={"X-Extra": extra}
+        )
+        for _ in client.chat.completions.create(
+            model=ENDPOINT,
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            extra_headers={"X-Extra": extra},
+        ):
+            pass
+        client.with_raw_response.chat.completions.create(
+            model=ENDPOINT, messages=[{"role": "user", "content": "hi"}], extra_headers={"X-Extra": extra}
+        )
+        client.embeddings.create(
+            model="ep-20250101120000-embed", input="hi", extra_headers={"X-Extra": extra}
+        )
+        with pytest.raises(openai.AuthenticationError):  # a wrong key: the error path too
+            client.chat.completions.create(
+                model=ENDPOINT,
+                messages=[{"role": "user", "content": "hi"}],
+                extra_headers={"Authorization": auth},
+            )
+    assert server.requests[0].headers["x-canary"] == default  # the headers did go to the provider
+    assert flush(timeout=10)
+    assert shutdown(timeout=5)
+    wire = exported_bytes(traced)
+    got = [(s.name, s.attributes.get("gen_ai.request.stream"), s.status_code) for s in traced.spans()]
+    assert len([s for s in traced.spans() if "gen_ai.operation.name" in s.attributes]) == 5, got
+    for secret in (API_KEY, *HEADER_SECRETS, auth.split()[1]):
+        assert secret.encode() not in wire
+        assert secret not in caplog.text
+
+
+def test_check_output_shows_no_secret(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("ARK_API_KEY", API_KEY)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_HEADERS", f"x-api-key={HEADER_SECRETS[0]},authorization={HEADER_SECRETS[2]}"
+    )
+    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", receiver.url + "/phoenix")
+    monkeypatch.setenv("PHOENIX_API_KEY", HEADER_SECRETS[1])
+    for status in (200, 401):
+        receiver.respond("/", status)
+        out = io.StringIO()
+        run_check(["--no-dotenv"], out=out)
+        text = out.getvalue()
+        assert "otlp" in text and "phoenix" in text
+        for secret in (API_KEY, *HEADER_SECRETS, HEADER_SECRETS[2].split()[1]):
+            assert secret not in text
+        receiver.clear()
+
+
+def test_data_urls_never_recorded_in_full(traced: OTLPReceiver, server: Any) -> None:
+    payload = base64.b64encode(CANARY.encode() * 50).decode()
+    url = f"data:image/png;base64,{payload}"
+    init(service_name="data-url")
+    with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
+        client.chat.completions.create(
+            model=ENDPOINT,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "what?"},
+                        {"type": "image_url", "image_url": {"url": url}},
+                    ],
+                }
+            ],
+        )
+        client.embeddings.create(model="ep-20250101120000-embed", input=url)
+    assert flush(timeout=10)
+    assert shutdown(timeout=5)
+    wire = exported_bytes(traced)
+    assert payload[:64].encode() not in wire
+    spans = [s for s in traced.spans() if "gen_ai.operation.name" in s.attributes]
+    chat = next(s for s in spans if s.attributes["gen_ai.operation.name"] == "chat")
+    shown = chat.attributes["llm.input_messages.0.message.contents.1.message_content.image.image.url"]
+    assert shown.startswith("data:image/png;base64,<") and "omitted" in shown
