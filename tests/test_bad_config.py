@@ -31,6 +31,7 @@ BAD_ENV: dict[str, tuple[dict[str, str], str, str]] = {
     "ARKTRACE_CAPTURE_CONTENT": ({}, "nope", "true/false"),
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": ({}, "sometimes", "true/false"),
     "ARKTRACE_MAX_VALUE_LENGTH": ({}, "12", ">= 64"),
+    "ARKTRACE_MAX_MESSAGE_ATTRIBUTES": ({}, "-3", ">= 0"),
     "ARKTRACE_STREAM_USAGE": ({}, "sometimes", "auto, always or never"),
     "ARKTRACE_PRICES_FILE": ({}, "/nonexistent/prices.json", "JSON price file"),
     "ARKTRACE_BACKENDS": ({}, "jaeger", "backend names"),
