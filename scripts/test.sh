@@ -47,7 +47,8 @@ echo "== ruff"
 
 run_pass 1x -m "not backends"
 run_pass 2x -m "not backends"
-ARKTRACE_REQUIRE_BACKENDS=1 run_pass 3x
+# The full-size load test (16 threads x 500 calls, tests/test_load.py) runs in this pass only.
+ARKTRACE_REQUIRE_BACKENDS=1 ARKTRACE_LOAD_CALLS=500 run_pass 3x
 
 python3 scripts/summarize_junit.py "${results[@]}" || failed=1
 exit $failed
