@@ -51,10 +51,18 @@ _install_lock = threading.Lock()
 class ExportHealth:
     """Whether one backend's exports of one signal work; logs each change of state once."""
 
-    def __init__(self, backend: str, where: str, signal: str = "spans", secrets: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        backend: str,
+        where: str,
+        signal: str = "spans",
+        secrets: Sequence[str] = (),
+        unit: str = "spans",
+    ) -> None:
         self.backend = backend
         self.where = where
         self.signal = signal
+        self.unit = unit  # what `dropped` counts
         self._secrets = tuple(s for s in secrets if s)
         self._lock = threading.Lock()
         self.failing = False
@@ -102,10 +110,11 @@ class ExportHealth:
             self.failing, dropped, self.dropped = False, self.dropped, 0
             self._reason = None
         logger.warning(
-            "arktrace: exporting %s to %s works again; %d were dropped while it failed",
+            "arktrace: exporting %s to %s works again; %d %s were dropped while it failed",
             self.signal,
             self.backend,
             dropped,
+            self.unit,
         )
 
     def _redact(self, text: str) -> str:
@@ -190,12 +199,12 @@ class ReportingBatchSpanProcessor(BatchSpanProcessor):
         self._health = exporter.health
 
     def on_end(self, span: ReadableSpan) -> None:
-        previous = getattr(_local, "health", None)
+        # On the application's thread for every span: kept to two attribute writes (nothing nests here).
         _local.health = self._health
         try:
-            super().on_end(span)
+            BatchSpanProcessor.on_end(self, span)
         finally:
-            _local.health = previous
+            _local.health = None
 
     def shutdown(self) -> None:
         with _Working(self._health):
@@ -237,8 +246,8 @@ def reporting_metric_exporter(exporter: Any, health: ExportHealth) -> Any:
             with _Working(health):
                 return exporter.force_flush(timeout_millis=timeout_millis)
 
-        def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        def shutdown(self, *args: Any, **kwargs: Any) -> None:
             with _Working(health):
-                exporter.shutdown(timeout_millis=timeout_millis, **kwargs)
+                exporter.shutdown(*args, **kwargs)
 
     return ReportingMetricExporter()

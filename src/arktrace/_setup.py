@@ -325,7 +325,8 @@ def _metric_reader(config: BackendConfig) -> Any:
         timeout=config.timeout,
     )
     assert config.metrics_endpoint is not None
-    health = ExportHealth(config.name, display_url(config.metrics_endpoint), "metrics", config.secrets())
+    where = display_url(config.metrics_endpoint)
+    health = ExportHealth(config.name, where, "metrics", config.secrets(), unit="metric exports")
     return PeriodicExportingMetricReader(reporting_metric_exporter(exporter, health))
 
 
