@@ -89,6 +89,7 @@ def test_a_failing_backend_costs_one_warning_per_signal_and_never_the_call(
 ) -> None:
     # Every record OpenTelemetry makes is created and reaches the filter; none may reach a handler.
     caplog.set_level(logging.DEBUG, logger="opentelemetry")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "api-key=fault-secret-value")
     _init(receiver, monkeypatch, metrics=True)
     _break(receiver, fault)
     for _ in range(3):  # three rounds of failed batches, each span and metric export retried and dropped
@@ -107,6 +108,7 @@ def test_a_failing_backend_costs_one_warning_per_signal_and_never_the_call(
     elif fault == "hanging":
         assert receiver.hung >= 3
     assert _health().dropped >= 60  # type: ignore[attr-defined]
+    assert "fault-secret-value" not in caplog.text
 
     started = time.monotonic()
     arktrace.shutdown(timeout=1)
