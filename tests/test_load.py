@@ -5,8 +5,9 @@ public ``arktrace.init()`` exporting to a real local OTLP/HTTP receiver. Each th
 its own parent span and ``arktrace.context()`` scope; every call has a context scope of its own inside
 that. After ``arktrace.shutdown()`` the receiver's spans are counted and matched back to who made them.
 
-Size: 8,000 sync calls take about 70 s on a busy 2-CPU machine (client, server and receiver share one
-process), too long for each of CI's three passes (one per openai major version). ``scripts/test.sh`` sets
+Size: the 8,000 sync calls took 40 s on a 2-CPU machine at load average 3 and 72 s at load average 10
+(client, server and receiver share one process), too long for each of CI's three passes (one per openai
+major version). ``scripts/test.sh`` sets
 ``ARKTRACE_LOAD_CALLS=500`` for the openai 3.x pass only; without it a thread makes 50 calls (16 x 50 + 200
 streams, the same interleavings in a tenth of the time), which is what a local run does.
 """
