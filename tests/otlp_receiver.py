@@ -9,10 +9,15 @@ opentelemetry-proto. The status it answers can be set per path prefix, and it ca
         ...
         request = rx.wait_for(lambda r: r.path.endswith("/v1/traces"))
         span = rx.spans()[0]
+
+Backend faults: ``rx.hang()`` accepts requests and never answers them (until ``rx.release()``);
+``rx.go_down()`` closes the listening port (connection refused) and ``rx.come_back()`` listens on the same
+port again, which together make a flapping backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -96,6 +101,11 @@ class OTLPReceiver:
         self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
+        self._released = threading.Event()
+        self._released.set()
+        self.hung = 0  # requests that were held unanswered
+        self._connections: set[socket.socket] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -104,6 +114,17 @@ class OTLPReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._cond:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._cond:
+                    receiver._connections.discard(self.connection)
+                with contextlib.suppress(OSError):
+                    super().finish()
 
             def do_POST(self) -> None:
                 receiver._handle(self)
@@ -114,7 +135,8 @@ class OTLPReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, self._port), Handler)
+        self._port = self._server.server_address[1]
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="otlp-receiver", daemon=True
@@ -123,10 +145,17 @@ class OTLPReceiver:
         return self
 
     def stop(self) -> None:
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        # Keep-alive connections would outlive the listening socket: a stopped receiver must look down.
+        with self._cond:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> OTLPReceiver:
         return self.start()
@@ -136,8 +165,8 @@ class OTLPReceiver:
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        return self._server.server_address[1]
+        assert self._port, "never started"
+        return self._port
 
     @property
     def url(self) -> str:
@@ -148,6 +177,22 @@ class OTLPReceiver:
     def respond(self, prefix: str, status: int, *, delay: float = 0.0, body: bytes = b"") -> None:
         """Answer requests whose path starts with ``prefix`` with ``status`` after ``delay`` seconds."""
         self._rules.insert(0, _Rule(prefix, status, delay, body))
+
+    def hang(self) -> None:
+        """Accept every request, read it, and never answer (until :meth:`release`)."""
+        self._released.clear()
+
+    def release(self) -> None:
+        """Stop hanging: held requests are answered (their clients have usually given up by then)."""
+        self._released.set()
+
+    def go_down(self) -> None:
+        """Close the port: clients get connection refused. Requests in flight are cut off."""
+        self.stop()
+
+    def come_back(self) -> None:
+        """Listen again on the same port, answering normally."""
+        self.start()
 
     def clear(self) -> None:
         with self._cond:
@@ -166,6 +211,13 @@ class OTLPReceiver:
         )
         if handler.command == "POST":
             self._decode(request)
+        if not self._released.is_set():
+            with self._cond:
+                self.hung += 1
+                self._cond.notify_all()
+            self._released.wait()
+            handler.close_connection = True
+            return
         rule = next((r for r in self._rules if handler.path.startswith(r.prefix)), None)
         if rule is not None and rule.delay:
             time.sleep(rule.delay)

@@ -11,8 +11,8 @@ What ``init()`` does, in this order, so that a configuration error leaves nothin
 5. sets up a ``MeterProvider`` with one periodic OTLP reader per metrics-capable backend;
 6. instruments the OpenAI SDK and registers a bounded shutdown at interpreter exit.
 
-Nothing here prints to stdout or raises after ``init()`` returned: exports run on background threads and
-failures are logged by the exporter.
+Nothing here prints to stdout or raises after ``init()`` returned: exports run on background threads, and
+a failing backend is logged once per outage (``arktrace._export_health``), not once per batch.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from arktrace._backends import (
     BackendConfig,
@@ -46,6 +46,13 @@ from arktrace._backends import (
     summarize,
 )
 from arktrace._errors import ConfigError
+from arktrace._export_health import (
+    ExportHealth,
+    ReportingBatchSpanProcessor,
+    ReportingSpanExporter,
+    install_filter,
+    reporting_metric_exporter,
+)
 
 __all__ = ["InitResult", "build_resource", "flush", "init", "resolve_mlflow_experiment", "shutdown"]
 
@@ -305,6 +312,13 @@ def _span_exporter(config: BackendConfig) -> SpanExporter:
     )
 
 
+def _span_processor(config: BackendConfig) -> ReportingBatchSpanProcessor:
+    """The backend's batch processor; queue and batch sizes come from ``OTEL_BSP_*`` (2048 / 512 spans)."""
+    where = display_url(config.traces_endpoint) if config.traces_endpoint else "stderr"
+    health = ExportHealth(config.name, where, "spans", config.secrets())
+    return ReportingBatchSpanProcessor(ReportingSpanExporter(_span_exporter(config), health))
+
+
 def _metric_reader(config: BackendConfig) -> Any:
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -315,7 +329,10 @@ def _metric_reader(config: BackendConfig) -> Any:
         timeout=config.timeout,
         session=_session(),
     )
-    return PeriodicExportingMetricReader(exporter)
+    assert config.metrics_endpoint is not None
+    where = display_url(config.metrics_endpoint)
+    health = ExportHealth(config.name, where, "metrics", config.secrets(), unit="metric exports")
+    return PeriodicExportingMetricReader(reporting_metric_exporter(exporter, health))
 
 
 def _session() -> Any:
@@ -437,7 +454,8 @@ def init(
 
         # 2. Build providers and processors; nothing global is registered yet.
         resource = build_resource(service_name, service_version, environment, resource_attributes)
-        processor = _BackendProcessors([BatchSpanProcessor(_span_exporter(c)) for c in configs])
+        install_filter()
+        processor = _BackendProcessors([_span_processor(c) for c in configs])
         tracer_provider: trace_api.TracerProvider
         if reuse:
             tracer_provider = existing_tp
