@@ -168,3 +168,46 @@ def test_moonshot_usage_inside_the_finish_choice():
     )
     state.record(chunk)
     assert usage_attributes(state.as_response()["usage"])["gen_ai.usage.cache_read.input_tokens"] == 64
+
+
+class _CarefulOnly(ChatStreamState):
+    __slots__ = ()
+
+    def record(self, chunk):
+        if self.response_id is None:
+            self._head(chunk)
+        return self._record_carefully(chunk)
+
+
+def _fold(state_class, chunks, limit: int):
+    state = state_class(limit)
+    carried_usage = [state.record(chunk) for chunk in chunks]
+    return state.as_response(), state.output_chunks, carried_usage
+
+
+class _Counting(ChatStreamState):
+    __slots__ = ()
+    careful = 0
+
+    def _record_carefully(self, chunk):
+        type(self).careful += 1
+        return super()._record_carefully(chunk)
+
+
+@pytest.mark.parametrize("limit", [10_000, 12])
+def test_the_fast_path_folds_exactly_like_the_careful_one(limit):
+    # record() reads the common chunk straight from the models' __dict__ and leaves every other
+    # chunk to _record_carefully(); the two must agree on everything, including the cut at `limit`.
+    chunks = [_chunk({"role": "assistant", "content": ""})]
+    chunks += [_chunk({"content": f"word{i} "}) for i in range(6)]
+    chunks += [_chunk({"content": None, "reasoning_content": "hmm "}) for _ in range(2)]
+    chunks += [_chunk({"content": "and ", "reasoning_content": "so "})]
+    chunks += [_chunk({"content": "done"}, finish="stop"), _chunk({}, usage=MODELARK, choices=False)]
+    _Counting.careful = 0
+    fast = _fold(_Counting, chunks, limit)
+    assert _Counting.careful == 3  # the first chunk (no state yet), the finish, the usage
+    careful = _fold(_CarefulOnly, chunks, limit)
+    assert fast == careful
+    response, produced, carried_usage = fast
+    assert produced == 10 and carried_usage == [False] * 11 + [True]
+    assert response["choices"][0]["message"]["reasoning_content"].startswith("hmm hmm so")

@@ -347,8 +347,7 @@ class ObservedStream:
             finally:
                 self._busy = False
             try:
-                self._record(chunk)
-                if self._hide_usage and getattr(chunk, "usage", None) is not None:
+                if self._record(chunk) and self._hide_usage:
                     if not getattr(chunk, "choices", None):
                         continue  # the usage-only chunk arktrace asked for: not the caller's
                     chunk.usage = None  # asked for by arktrace: give back what the caller would see
@@ -373,8 +372,7 @@ class ObservedStream:
             finally:
                 self._busy = False
             try:
-                self._record(chunk)
-                if self._hide_usage and getattr(chunk, "usage", None) is not None:
+                if self._record(chunk) and self._hide_usage:
                     if not getattr(chunk, "choices", None):
                         continue
                     chunk.usage = None
