@@ -32,7 +32,7 @@ def _clean(attrs: dict[str, Any]) -> bool:
     for value in attrs.values():
         kind = type(value)
         if kind is str:
-            if exportable(value) is value:
+            if value.isascii() or exportable(value) is value:  # isascii(): most values, no call
                 continue
         elif kind is bool or kind is float:
             continue

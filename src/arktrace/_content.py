@@ -105,6 +105,13 @@ def _json_default(value: Any) -> Any:
 to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
 
 
+def clean_json(value: Any, limit: int) -> str | None:
+    """``value`` as JSON when sanitising would leave it unchanged (it fits ``limit`` and holds no
+    inline data), else None. One encode and scan at C speed instead of a Python call per value."""
+    text = to_json(value)
+    return text if len(text) <= limit and _DATA_URL_PREFIX not in text else None
+
+
 def response_json(response: Any) -> str:
     """A response as JSON text, whatever it holds; ``repr`` for what JSON cannot express."""
     dump = getattr(response, "model_dump_json", None)

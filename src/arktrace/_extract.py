@@ -11,7 +11,17 @@ from __future__ import annotations
 import traceback
 from typing import Any, NamedTuple
 
-from ._content import exportable, fields_of, get, response_json, sanitize, sanitize_text, to_json, truncate
+from ._content import (
+    clean_json,
+    exportable,
+    fields_of,
+    get,
+    response_json,
+    sanitize,
+    sanitize_text,
+    to_json,
+    truncate,
+)
 from ._endpoint import Endpoint
 from ._responses import input_messages, outcome_attributes, output_message
 from ._settings import Settings
@@ -164,7 +174,8 @@ def _output_type(response_format: Any) -> str | None:
 def _request_content(op: Operation, args: dict[str, Any], settings: Settings) -> dict[str, Any]:
     limit = settings.max_value_length
     budget = settings.max_message_attributes
-    content = sanitize(args, limit)
+    whole = clean_json(args, limit)  # the usual request: nothing in it to replace or cut
+    content = args if whole is not None else sanitize(args, limit)
     attrs: dict[str, Any] = {}
     if op is EMBEDDINGS:
         value = content.get("input")
@@ -181,7 +192,7 @@ def _request_content(op: Operation, args: dict[str, Any], settings: Settings) ->
                 attrs[f"embedding.embeddings.{i}.embedding.text"] = text
         return attrs
 
-    attrs["input.value"] = truncate(to_json(content), limit)
+    attrs["input.value"] = whole if whole is not None else truncate(to_json(content), limit)
     attrs["input.mime_type"] = JSON
     if op is TEXT_COMPLETION:
         prompt = content.get("prompt")
