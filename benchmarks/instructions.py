@@ -26,6 +26,8 @@ PARTS = {
     "response attributes": "response",
     "pydantic attribute miss (getattr with default)": "miss",
     "one whole chat call (span, attributes, cost)": "call",
+    "one stream chunk, read by the caller without arktrace": "chunk_plain",
+    "one stream chunk, read through arktrace's observer": "chunk",
 }
 
 
@@ -97,6 +99,44 @@ def _child(part: str, n: int) -> None:
         otel_context.detach(otel_context.attach(c.context()))
         c.returned(response)
 
+    # A stream that never ends, cycling through real SDK chunks (one choice, a text delta: what
+    # nearly every chunk of a chat stream is); the "chunk" part reads one chunk through arktrace's
+    # observer, "chunk_plain" one chunk straight from the same kind of iterator.
+    from itertools import cycle
+
+    from openai.types.chat import ChatCompletionChunk
+
+    from arktrace._call import ObservedStream
+
+    chunks = [
+        ChatCompletionChunk.model_validate(
+            {
+                "id": "0217426318107460cfa43dc3f3683b1de1c09624ff49085a456ac",
+                "object": "chat.completion.chunk",
+                "created": 1742631811,
+                "model": "seed-1-8-251228",
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": f"w{i} "}}],
+            }
+        )
+        for i in range(50)
+    ]
+
+    class _Response:
+        headers: dict[str, str] = {}
+
+        def close(self) -> None:
+            pass
+
+    class _Stream:
+        def __init__(self) -> None:
+            self._iterator = cycle(chunks)
+            self.response = _Response()
+
+    observed = _Stream()
+    ObservedStream.attach(Call(recorder, CHAT, {**kwargs, "stream": True}, endpoint), observed)
+    next_observed = observed._iterator.__next__
+    next_plain = cycle(chunks).__next__
+
     def with_attrs(write):  # type: ignore[no-untyped-def]
         def run() -> None:
             span = tracer.start_span("x")
@@ -114,6 +154,8 @@ def _child(part: str, n: int) -> None:
         "response": lambda: response_attributes(CHAT, response, recorder.settings),
         "miss": lambda: getattr(usage, "not_a_field", None),
         "call": call,
+        "chunk": next_observed,
+        "chunk_plain": next_plain,
     }[part]
     for _ in range(100):  # warm caches and lazy imports outside the counted difference
         work()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import openai
 import pytest
 
@@ -86,3 +89,29 @@ def test_bad_settings_fail_at_instrument_naming_the_variable(monkeypatch):
     with pytest.raises(arktrace.ConfigError, match=r"ARKTRACE_CAPTURE_CONTENT='maybe'.*true/false"):
         arktrace.instrument()
     assert not arktrace.is_instrumented()
+
+
+def test_a_resource_module_the_app_has_not_loaded_is_patched_when_it_is_not_loaded_by_us():
+    # openai loads some resource modules only when the client first uses them (the Responses API in
+    # 2.x/3.x): instrument() must neither import them (tens of ms, MBs) nor miss them later.
+    module = "openai.resources.responses.responses"
+    script = f"""
+import sys
+import subprocess
+import sys
+
+import openai
+import arktrace
+loaded_before = "{module}" in sys.modules
+arktrace.instrument()
+assert loaded_before or "{module}" not in sys.modules, "instrument() imported {module}"
+client = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9")
+client.responses  # the SDK imports the module now
+from {module} import Responses
+assert getattr(Responses.__dict__["create"], "__wrapped__", None) is not None, "not patched on import"
+print("ok")
+"""
+    if not hasattr(openai.OpenAI, "responses"):
+        pytest.skip("this openai has no Responses API")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -7,7 +7,7 @@ every patched method; whether it awaits is the only difference between sync and 
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import inspect
 import logging
 import sys
@@ -70,6 +70,7 @@ _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
     ("resources.batch.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
     ("resources.batch.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
 )
+_POINT_MODULES = tuple(dict.fromkeys(suffix for suffix, _, _, _ in _PATCH_POINTS))
 # The OpenAI SDK, and the two Ark runtime SDKs (forks of its structure) when installed.
 _SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
 # The response header behind the ``_request_id`` an SDK sets on what it parses: openai keeps the
@@ -88,7 +89,8 @@ class _State:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self.patches: list[_Patch] = []
-        self.packages: set[str] = set()  # SDK packages patched so far
+        self.packages: set[str] = set()  # SDK packages seen so far
+        self.modules: set[str] = set()  # their resource modules patched so far
         self.active = True
 
 
@@ -96,6 +98,7 @@ logger = logging.getLogger("arktrace")
 _lock = threading.RLock()  # re-entrant: an import hook may fire while instrument() holds it
 _state: _State | None = None
 _hooks_registered = False
+_module_hooks: set[str] = set()  # resource modules with an import hook (wrapt's hooks are for good)
 
 
 def instrument(
@@ -169,32 +172,67 @@ def _patch_package(module: Any) -> None:
 
 
 def _patch_package_now(module: Any) -> None:
+    package = module.__name__
     with _lock:
         state = _state
-        if state is None or module.__name__ in state.packages:
+        if state is None or package in state.packages:
             return
-        state.packages.add(module.__name__)
+        state.packages.add(package)
+        # find_spec locates the subpackage without running it: openai 0.x and anything else without
+        # the 1.x-3.x layout is reported, not patched.
         try:
-            points = _find_patch_points(module.__name__)
-        except Exception:
-            report_fault(f"finding what to patch in {module.__name__}")
-            return
-        if not points:
+            layout = importlib.util.find_spec(f"{package}.resources")
+        except (ImportError, ValueError):  # a plain module, or a package without a spec
+            layout = None
+        if layout is None:
             version = getattr(module, "__version__", "of unknown version")
             logger.warning(
                 "arktrace: %s %s has none of the methods arktrace traces (openai 1.x to 3.x are supported); "
                 "its calls are not traced",
-                module.__name__,
+                package,
                 version,
             )
             return
-        for owner, name, op in points:
-            original = owner.__dict__[name]
-            is_async = inspect.iscoroutinefunction(original) or owner.__name__.startswith("Async")
-            id_header = _PARSED_ID_HEADER.get(module.__name__, "x-client-request-id")
-            wrapper = _make_wrapper(state, op, original, is_async, id_header)
-            setattr(owner, name, wrapper)
-            state.patches.append(_Patch(owner, name, original, wrapper))
+        # A resource module the application has not imported is patched when it is, never imported
+        # here: openai loads some lazily (responses: ~60 ms and 2 MB the application may never spend).
+        for suffix in _POINT_MODULES:
+            name = f"{package}.{suffix}"
+            loaded = sys.modules.get(name)
+            if loaded is not None:
+                _patch_module_now(state, loaded)
+            elif name not in _module_hooks:
+                _module_hooks.add(name)
+                wrapt.register_post_import_hook(_patch_module, name)
+
+
+def _patch_module(module: Any) -> None:
+    """Import hook of one resource module; like _patch_package, it must never raise."""
+    try:
+        with _lock:
+            state = _state
+            if state is not None and module.__name__.partition(".")[0] in state.packages:
+                _patch_module_now(state, module)
+    except Exception:
+        report_fault(f"patching {getattr(module, '__name__', module)}")
+
+
+def _patch_module_now(state: _State, module: Any) -> None:
+    if module.__name__ in state.modules:
+        return
+    state.modules.add(module.__name__)
+    package, _, suffix = module.__name__.partition(".")
+    id_header = _PARSED_ID_HEADER.get(package, "x-client-request-id")
+    for point_suffix, class_name, method, op in _PATCH_POINTS:
+        if point_suffix != suffix:
+            continue
+        owner = getattr(module, class_name, None)
+        if not isinstance(owner, type) or method not in owner.__dict__:
+            continue  # not in this SDK version
+        original = owner.__dict__[method]
+        is_async = inspect.iscoroutinefunction(original) or owner.__name__.startswith("Async")
+        wrapper = _make_wrapper(state, op, original, is_async, id_header)
+        setattr(owner, method, wrapper)
+        state.patches.append(_Patch(owner, method, original, wrapper))
 
 
 def uninstrument() -> None:
@@ -218,19 +256,6 @@ def current_recorder() -> Recorder | None:
     """What instrument() set up (tracer, settings, ...), or None when not instrumented."""
     state = _state
     return state.recorder if state is not None else None
-
-
-def _find_patch_points(package: str) -> list[tuple[type, str, Operation]]:
-    found = []
-    for suffix, class_name, method, op in _PATCH_POINTS:
-        try:
-            module = importlib.import_module(f"{package}.{suffix}")
-        except ImportError:
-            continue
-        owner = getattr(module, class_name, None)
-        if isinstance(owner, type) and method in owner.__dict__:
-            found.append((owner, method, op))
-    return found
 
 
 def _make_wrapper(
