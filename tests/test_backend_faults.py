@@ -23,6 +23,8 @@ from arktrace import _setup
 from conftest import ENDPOINT
 from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401
 
+pytestmark = pytest.mark.once
+
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
 EXPORTER_TIMEOUT = 0.5
 FAULTS = ["refused", "hanging", "500", "429", "401"]
@@ -232,7 +234,8 @@ def test_memory_stays_bounded_while_the_backend_hangs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="opentelemetry")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "5")  # the worker sits in one export all along
+    # The worker should sit in one export all along; the receiver lets it go when the test ends.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "60")
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "40")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10")
     receiver.hang()
@@ -274,8 +277,10 @@ def test_memory_stays_bounded_while_the_backend_hangs(
     )
     assert longest <= 40
     assert dropped >= 180
-    # Were the 120 spans kept, the pipeline would hold about three times as much again.
-    assert growth < held / 4, f"the span pipeline grew by {growth} bytes over 120 calls (held {held})"
+    # Were the 120 spans kept, the pipeline would hold about three times as much again. Bounded is
+    # not zero: should the export give up on a slow machine, the worker takes a fresh batch of 10
+    # spans allocated while tracing (one batch in flight at any time, about a quarter of `held`).
+    assert growth < held / 2, f"the span pipeline grew by {growth} bytes over 120 calls (held {held})"
     assert len(_warnings(caplog, "cannot export spans")) == 1
     assert _otel_records(caplog) == []
     started = time.monotonic()

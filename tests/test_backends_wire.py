@@ -25,7 +25,7 @@ import arktrace
 from arktrace._setup import flush, init, shutdown
 from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.usefixtures("clean_env")
+pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 
 PROTOBUF = "application/x-protobuf"
 ENDPOINT = "ep-20250101120000-abcde"

@@ -19,7 +19,7 @@ import arktrace
 from arktrace import ConfigError, _instrument, _setup
 from otlp_receiver import clean_env_fixture  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.usefixtures("clean_env")
+pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 
 SRC = Path(arktrace.__file__).resolve().parent
 O2 = {"OPENOBSERVE_AUTH_TOKEN": "Basic eA=="}

@@ -16,7 +16,7 @@ from arktrace._backends import resolve_backends
 from arktrace._check import explain_status, run_check
 from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("clean_env")
+pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 
 SECRET = "sk-lf-check-secret"
 

@@ -19,6 +19,8 @@ from arktrace._reference import BACKEND_VARIABLES, OPTIONS
 from conftest import ENDPOINT, RESOLVED
 from otlp_receiver import ENV_VARS, OTLPReceiver, _iter_spans, receiver_fixture  # noqa: F401
 
+pytestmark = pytest.mark.once
+
 SRC = str(Path(arktrace.__file__).resolve().parents[1])
 
 # An application that knows nothing of arktrace. argv[1] says how it ends.

@@ -92,6 +92,8 @@ def test_two_hundred_message_conversation(exported: OTLPReceiver, server: Any) -
     assert attrs["llm.input_messages.200.message.content"] == "last question"
 
 
+# ~30 s of chunk parsing, most of it the SDK's; streaming itself is tested in every pass.
+@pytest.mark.once
 def test_hundred_thousand_chunk_stream(exported: OTLPReceiver, server: Any) -> None:
     with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
         stream = client.chat.completions.create(
