@@ -294,7 +294,32 @@ def test_mid_stream_error_event_is_an_error(client, server, spans):
     assert span.attributes["error.type"] == "InternalServiceError" == events[-1].code
     assert span.attributes["arktrace.error.code"] == "InternalServiceError"
     assert span.attributes["gen_ai.response.id"] == events[0].response.id  # what arrived is kept
-    assert span.status.description.startswith("StreamFailure: The service encountered")
+    assert span.status.description.startswith("ReportedFailure: The service encountered")
+
+
+@needs_responses
+def test_a_failed_response_with_http_200_is_an_error(client, server, spans):
+    failed = {
+        "id": "resp_0217426318107460cfa43",
+        "object": "response",
+        "created_at": 1742631811,
+        "model": "seed-1-8-251228",
+        "status": "failed",
+        "error": {"code": "server_error", "message": "The model failed to answer."},
+        "output": [],
+        "usage": {"input_tokens": 12, "output_tokens": 0, "total_tokens": 12},
+    }
+    server.send_next(failed)
+    response = _create(client)
+    assert response.status == "failed"  # returned to the caller as it came, not raised
+    span = spans.one()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "ReportedFailure: The model failed to answer."
+    a = span.attributes
+    assert a["error.type"] == "server_error"
+    assert a["gen_ai.response.finish_reasons"] == ("error",)
+    assert a["gen_ai.usage.input_tokens"] == 12
+    assert [e.name for e in span.events] == ["exception"]
 
 
 @needs_responses

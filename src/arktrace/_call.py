@@ -153,15 +153,18 @@ class Call:
         """End with a complete response (an SDK model, or a dict)."""
         if self.ended:
             return
+        failure = None
         try:
             attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
             request_id = get(response, "_request_id")
             if isinstance(request_id, str) and request_id:
                 attrs[f"http.response.header.{self.id_header}"] = (request_id,)
+            if self.op.reported_failure is not None:
+                failure = self.op.reported_failure(response)
         except Exception:
             report_fault("extracting response attributes")
             attrs = {}
-        self._end(attrs)
+        self._end(attrs, failure)
 
     def fail(self, error: BaseException) -> None:
         self._end({}, error)

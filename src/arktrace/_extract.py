@@ -23,7 +23,7 @@ from ._content import (
     truncate,
 )
 from ._endpoint import Endpoint
-from ._responses import input_messages, outcome_attributes, output_message
+from ._responses import input_messages, outcome_attributes, output_message, reported_failure
 from ._settings import Settings
 from ._stream_state import ChatStreamState, CompletionStreamState, ResponsesStreamState
 
@@ -44,13 +44,23 @@ class Operation(NamedTuple):
     stream_state: Any = None
     """The :class:`~arktrace._stream_state.StreamState` class a stream of this operation is folded by
     (None: chat chunks)."""
+    reported_failure: Any = None
+    """A function of a complete response returning the failure it reports despite HTTP 200, or None
+    (None: this operation's answers cannot report one)."""
 
 
 CHAT = Operation("chat", "LLM", "messages", stream_state=ChatStreamState)
 TEXT_COMPLETION = Operation("text_completion", "LLM", "prompt", stream_state=CompletionStreamState)
 EMBEDDINGS = Operation("embeddings", "EMBEDDING", "input", include_usage=False)
 # GenAI names a Responses call `chat`, as a chat completion; `openai.api.type` tells the two apart.
-RESPONSES = Operation("chat", "LLM", "input", include_usage=False, stream_state=ResponsesStreamState)
+RESPONSES = Operation(
+    "chat",
+    "LLM",
+    "input",
+    include_usage=False,
+    stream_state=ResponsesStreamState,
+    reported_failure=reported_failure,
+)
 
 # Request arguments that shape the HTTP request rather than the model call: never recorded.
 _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})

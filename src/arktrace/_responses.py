@@ -23,6 +23,27 @@ _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
+class ReportedFailure(Exception):
+    """A failure the provider reported in an answer whose HTTP status was 200: a response with
+    ``status: failed``, or a stream's ``error`` event. Never raised: it ends the span as an error."""
+
+    def __init__(self, code: Any, message: Any) -> None:
+        # Read from the provider's JSON: either may be missing or of any type.
+        code = code if isinstance(code, str) and code else None
+        message = message if isinstance(message, str) and message else None
+        super().__init__(message or code or "the provider reported a failure")
+        self.code = code
+        self.error_type = code  # the provider's code is the error's type: a class name would say nothing
+
+
+def reported_failure(response: Any) -> ReportedFailure | None:
+    """The failure a complete response reports (``status: failed`` and its ``error``), if any."""
+    if get(response, "status") != "failed":
+        return None
+    error = get(response, "error")
+    return ReportedFailure(get(error, "code"), get(error, "message"))
+
+
 def input_messages(instructions: Any, items: Any) -> list[dict[str, Any]]:
     """``instructions`` and ``input`` as chat messages: a system message, then one per input item."""
     messages: list[dict[str, Any]] = []

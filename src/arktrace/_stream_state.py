@@ -17,6 +17,7 @@ from time import perf_counter
 from typing import Any
 
 from ._content import dump_model, get, truncate
+from ._responses import ReportedFailure, reported_failure
 
 
 class _Text:
@@ -303,16 +304,6 @@ class CompletionStreamState(StreamState):
         }
 
 
-class StreamFailure(Exception):
-    """A failure the provider reported inside a stream whose HTTP status was already 200: the
-    Responses API's ``error`` event or ``response.failed``. Never raised: it ends the span as an error."""
-
-    def __init__(self, code: str | None, message: str | None) -> None:
-        super().__init__(message or code or "the stream reported a failure")
-        self.code = code
-        self.error_type = code  # the provider's code is the error's type: a class name would say nothing
-
-
 class _Item:
     """One output item of a streamed response, from its ``output_item.added`` to its ``done``."""
 
@@ -386,11 +377,9 @@ class ResponsesStreamState(StreamState):
             response = self.final = event.response
             self._head(response)
             self.usage = get(response, "usage")
-            if kind == "response.failed":
-                error = get(response, "error")
-                self.failure = StreamFailure(get(error, "code"), get(error, "message"))
+            self.failure = reported_failure(response)
         elif kind == "error":
-            self.failure = StreamFailure(get(event, "code"), get(event, "message"))
+            self.failure = ReportedFailure(get(event, "code"), get(event, "message"))
         return False  # usage comes inside the final response, never on its own
 
     def _head(self, response: Any) -> None:
