@@ -116,7 +116,8 @@ OPTIONS: tuple[Option, ...] = (
         ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ARKTRACE_CAPTURE_CONTENT"),
         "true",
         "false: no message text, tool definitions or arguments, inputs or outputs on any span "
-        "(token counts and models stay).",
+        "(token counts and models stay; other arguments the caller sets, such as `stop`, `user`, "
+        "`metadata` and `extra_body` fields, stay in `llm.invocation_parameters`).",
     ),
     Option(
         "max_value_length",
