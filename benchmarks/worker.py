@@ -15,6 +15,9 @@ Tasks:
             with them off. On a shared, noisy machine the pairs cancel the drift (other processes, CPU
             frequency, cache) that separate processes measured minutes apart do not.
 ``memory``  memory growth over many calls, and memory retained while reading one very long stream.
+``instructions``  run under callgrind by ``count.py``: each scenario's batch of calls with the patches
+            on, then off, each batch alone inside ``operator.call`` (the C function callgrind is told
+            to count inside and dump after), so every batch gets its own instruction count.
 
 Every configuration must produce exactly one span per call with its patches on and none with them
 off; a scenario where it does not is reported as a failure rather than timed. The result is written as
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import operator
 import os
 import sys
 import traceback
@@ -579,6 +583,56 @@ def run_calls(
     result["bare_span_cpu"] = bare
 
 
+def run_instructions(
+    spec: dict[str, Any], result: dict[str, Any], clients: dict[str, Any], exporter: Any, switch: Switch
+) -> None:
+    """Batches for callgrind to count: one region per (scenario, patches on/off), in a fixed order.
+
+    Only what runs inside ``operator.call`` is counted (``count.py`` starts callgrind with collection
+    off and toggles it on that function), so switching patches, collecting garbage and checking span
+    counts between batches is not.
+    """
+    if not hasattr(operator, "call"):
+        raise RuntimeError("counting instructions needs Python 3.11 or later (operator.call)")
+    calls = scenario_calls(clients)
+    loop = asyncio.new_event_loop()
+    spans_when_on = 0 if spec["config"] == "baseline" else 1
+    runner = Runner(loop, exporter, switch, spans_when_on)
+    regions: list[dict[str, Any]] = []
+    result["regions"] = regions
+    for name in spec["scenarios"]:
+        is_async, call = calls[name]
+        n = spec["calls"][name]
+        for on in (True, False):
+            _, _, error = runner.batch(is_async, call, spec["warmup"], on)
+            if error is not None:
+                raise RuntimeError(f"{name}: {error}")
+        for on in (True, False):
+            switch.set(on)
+            gc.collect()
+            before = exporter.count
+            operator.call(_calls, is_async, call, n, loop)
+            spans = exporter.count - before
+            regions.append({"scenario": name, "on": on, "calls": n, "spans": spans})
+            if spans != (n * spans_when_on if on else 0):
+                raise RuntimeError(f"{name}: {spans} spans for {n} calls (patches {'on' if on else 'off'})")
+    switch.set(True)
+    loop.close()
+
+
+def _calls(is_async: bool, call: Callable[[], Any], n: int, loop: Any) -> None:
+    if is_async:
+
+        async def many() -> None:
+            for _ in range(n):
+                await call()
+
+        loop.run_until_complete(many())
+    else:
+        for _ in range(n):
+            call()
+
+
 def _one(is_async: bool, call: Callable[[], Any], loop: Any) -> Any:
     return loop.run_until_complete(call()) if is_async else call()
 
@@ -717,7 +771,9 @@ def main() -> None:
         clients = make_clients(spec["base_url"], spec["transport"])
         sources.kinds[id(clients["replay"])] = "replay"
         sources.kinds[id(clients["synthetic"])] = "synthetic"
-        if spec["task"] == "calls":
+        if spec["task"] == "instructions":
+            run_instructions(spec, result, clients, exporter, switch)
+        elif spec["task"] == "calls":
             run_calls(spec, result, clients, exporter, switch)
             gc.collect()
             result["rss_end"] = rss_bytes()
