@@ -1,14 +1,15 @@
 """Instructions each instrumentation adds per call, counted by callgrind: the same figure on any run.
 
-    python benchmarks/count.py            # uninstrumented, bare-span reference, arktrace (~10 min)
-    python benchmarks/count.py --peers    # + the four peers, each in its own virtualenv (~35 min)
+    python benchmarks/count.py            # uninstrumented, bare-span reference, arktrace (~9 min)
+    python benchmarks/count.py --peers    # + the four peers, each in its own virtualenv (~20 min)
+    python benchmarks/count.py --peers --only openlit   # count one again, keep the others
 
 ``run.py`` measures CPU time, which on these shared machines moves by ±30% between runs and can reorder
 configurations whose costs are close. This counts instructions instead: each configuration's worker
 (``worker.py``, task ``instructions``) runs under ``valgrind --tool=callgrind`` and makes the same real
 SDK calls over HTTP to the bundled server (in its own process, not counted), in batches with its
 patches on and off; callgrind counts each batch alone. Added per call = (on - off) / calls. Counts
-vary by well under 1% between runs, so one run is enough and small differences are real.
+of the same configuration differ by under 0.5% between runs, so one run is enough.
 
 Instructions are not time: a cache miss or a branch mispredicted costs many cycles and counts one. They
 compare configurations on the same work, and arktrace's changes between commits, without the noise.
@@ -112,8 +113,9 @@ def per_call(result: dict[str, Any]) -> dict[str, float]:
     for region in result.get("regions", []):
         by.setdefault(region["scenario"], {})[region["on"]] = region
     added = {}
+    errors = result.get("errors", {})
     for name, pair in by.items():
-        if True in pair and False in pair and "instructions" in pair[True]:
+        if name not in errors and True in pair and False in pair and "instructions" in pair[True]:
             added[name] = (pair[True]["instructions"] - pair[False]["instructions"]) / pair[True]["calls"]
     if "replay_50" in added and "replay_2000" in added:
         added["per_chunk"] = (added["replay_2000"] - added["replay_50"]) / 1950
@@ -130,6 +132,11 @@ def render(report: dict[str, Any]) -> str:
         "configuration's patches, real SDK calls over HTTP to the bundled server, message content captured, "
         "exactly one span per call checked. In brackets: times the bare span's count.",
         "",
+    ]
+    if report.get("recounted"):
+        again = ", ".join(report["recounted"])
+        lines += [f"Counted again with `--only`: {again}; the others are kept from the run before.", ""]
+    lines += [
         "|  | " + " | ".join(LABELS.get(c, c) for c in configs) + " |",
         "|---" * (len(configs) + 1) + "|",
     ]
@@ -138,9 +145,11 @@ def render(report: dict[str, Any]) -> str:
         bare = added.get("bare-span", {}).get(name)
         for config in configs:
             value = added.get(config, {}).get(name)
-            fatal = report["fatal"].get(config)
+            failed = report["fatal"].get(config) or report["errors"].get(config, {}).get(name)
             if value is None:
-                row.append(f"✗ {fatal}" if fatal else "-")
+                row.append(
+                    "✗ no span" if failed and "0 spans" in failed else f"✗ {failed}" if failed else "-"
+                )
             elif config == "bare-span" or not bare:
                 row.append(f"+{value:,.0f}")
             else:
@@ -157,7 +166,10 @@ def render(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", action="store_true", help="also count the peer instrumentations")
-    parser.add_argument("--only", help="comma-separated configurations to count (baseline is always run)")
+    parser.add_argument(
+        "--only",
+        help="comma-separated configurations to count again; the others are kept from the last results file",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="workers run side by side (default 2)")
     parser.add_argument("--venv-python", help="Python (>= 3.11) to create the peers' venvs with")
     parser.add_argument("--out", default=str(RESULTS), help="where instructions-per-call.md/.json go")
@@ -165,9 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None:
         raise SystemExit("count.py needs valgrind (apt-get install valgrind)")
     configs = ["baseline", "bare-span", "arktrace", *(PEERS if args.peers else ())]
+    out = Path(args.out)
+    kept: dict[str, dict[str, Any]] = {}
     if args.only:
         wanted = {c.strip() for c in args.only.split(",")}
-        configs = [c for c in configs if c == "baseline" or c in wanted]
+        last = json.loads((out / "instructions-per-call.json").read_text())
+        kept = {c: last["results"][c] for c in configs if c not in wanted and c in last["results"]}
+        configs_to_run = [c for c in configs if c in wanted]
+    else:
+        configs_to_run = configs
     started = time.time()
     pythons = interpreters(
         argparse.Namespace(peers=args.peers, pinned=False, venv_python=args.venv_python), configs
@@ -192,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             return result
 
         with ThreadPoolExecutor(max(args.jobs, 1)) as pool:
-            results = dict(zip(configs, pool.map(one, configs)))
+            results = dict(kept, **dict(zip(configs_to_run, pool.map(one, configs_to_run))))
     finally:
         server.stop()
 
@@ -209,12 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         },
         "configs": configs,
         "calls": CALLS,
+        "recounted": sorted(configs_to_run) if kept else None,
         "fatal": {c: r["fatal"] for c, r in results.items() if r.get("fatal")},
+        "errors": {c: r.get("errors", {}) for c, r in results.items()},
         "added": {c: per_call(r) for c, r in results.items()},
-        "versions": {c: r.get("versions", {}) for c, r in results.items()},
-        "regions": {c: r.get("regions", []) for c, r in results.items()},
+        "results": results,
     }
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "instructions-per-call.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     markdown = render(report)
