@@ -36,9 +36,13 @@ class ReportedFailure(Exception):
         self.error_type = code  # the provider's code is the error's type: a class name would say nothing
 
 
-def reported_failure(response: Any) -> ReportedFailure | None:
-    """The failure a complete response reports (``status: failed`` and its ``error``), if any."""
-    if get(response, "status") != "failed":
+def reported_failure(response: Any, failed: bool = False) -> ReportedFailure | None:
+    """The failure a complete response reports (``status: failed`` and its ``error``), if any.
+
+    ``failed``: the answer is known to be a failure whatever its status says (it came in a stream's
+    ``response.failed`` event).
+    """
+    if not failed and get(response, "status") != "failed":
         return None
     error = get(response, "error")
     return ReportedFailure(get(error, "code"), get(error, "message"))

@@ -377,7 +377,8 @@ class ResponsesStreamState(StreamState):
             response = self.final = event.response
             self._head(response)
             self.usage = get(response, "usage")
-            self.failure = reported_failure(response)
+            if kind == "response.failed":
+                self.failure = reported_failure(response, failed=True)
         elif kind == "error":
             self.failure = ReportedFailure(get(event, "code"), get(event, "message"))
         return False  # usage comes inside the final response, never on its own
