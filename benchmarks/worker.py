@@ -492,18 +492,8 @@ class Runner:
         self.switch.set(on)
         gc.collect()
         before = self.exporter.count
-        if is_async:
-
-            async def many() -> None:
-                for _ in range(n):
-                    await call()
-
-            c0, w0 = process_time(), perf_counter()
-            self.loop.run_until_complete(many())
-        else:
-            c0, w0 = process_time(), perf_counter()
-            for _ in range(n):
-                call()
+        c0, w0 = process_time(), perf_counter()
+        _calls(is_async, call, n, self.loop)
         c1, w1 = process_time(), perf_counter()
         spans = self.exporter.count - before
         expected = n * self.spans_when_on if on else 0
@@ -627,6 +617,7 @@ def run_instructions(
 
 
 def _calls(is_async: bool, call: Callable[[], Any], n: int, loop: Any) -> None:
+    """``n`` calls one after the other: what every timed or counted batch runs."""
     if is_async:
 
         async def many() -> None:
