@@ -155,7 +155,7 @@ class ChatStreamState(StreamState):
                         and state.role is not None
                         and (reasoning is None or reasoning.__class__ is str)
                     ):
-                        if text:
+                        if text:  # _Text.add, inlined: this runs for nearly every chunk
                             kept = state.content
                             if kept.kept < self.limit:
                                 kept.parts.append(text)
@@ -194,12 +194,7 @@ class ChatStreamState(StreamState):
             if delta is not None:
                 text = getattr(delta, "content", None)
                 if text and type(text) is str:
-                    kept = state.content
-                    if kept.kept < self.limit:
-                        kept.parts.append(text)
-                        kept.kept += len(text)
-                    else:
-                        kept.cut += len(text)
+                    state.content.add(text, self.limit)
                     produced = True
                 if state.role is None:
                     role = getattr(delta, "role", None)
