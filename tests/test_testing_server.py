@@ -668,7 +668,9 @@ def test_sdk_mid_stream_error(sdk, ark):
 
 
 async def test_sync_and_async_clients_concurrently(ark):
-    ark.chunk_interval = 0.002
+    # Each stream has at least 4 events, so at least 3 waits between them: served one after the
+    # other, 8 streams take 8 * 3 * 0.1 s or more; side by side, about 0.3 s.
+    ark.chunk_interval = 0.1
     try:
         client = openai.AsyncOpenAI(api_key="k", base_url=ark.base_url, max_retries=0)
 
@@ -692,7 +694,7 @@ async def test_sync_and_async_clients_concurrently(ark):
         ark.chunk_interval = 0.0
     assert results == [f"Echo: n{i}" for i in range(8)]
     assert out[0].message.content == "Echo: sync"
-    assert elapsed < 8 * 4 * 0.002 + 0.5  # streams were served side by side
+    assert elapsed < 8 * 3 * 0.1  # streams were served side by side
 
 
 # ------------------------------------------------------------------------------------------------
