@@ -65,6 +65,7 @@ class ReceivedSpan:
     parent_span_id: str
     kind: int
     status_code: int
+    status_message: str
 
 
 @dataclass
@@ -303,6 +304,7 @@ def _iter_spans(requests: list[ReceivedRequest]) -> Iterator[ReceivedSpan]:
                         parent_span_id=span.parent_span_id.hex(),
                         kind=span.kind,
                         status_code=span.status.code,
+                        status_message=span.status.message,
                     )
 
 

@@ -197,6 +197,27 @@ def test_api_key_and_header_values_never_leave(
         assert secret not in caplog.text
 
 
+def test_a_key_the_provider_quotes_back_is_cut_from_the_error(traced: OTLPReceiver, server: Any) -> None:
+    # Some providers quote the key they refused; with content capture on, the message is recorded,
+    # the key in it is not. The caller's exception is left as the SDK raised it.
+    init(service_name="secrets")
+    quoted = {"error": {"message": f"Incorrect API key provided: {API_KEY}.", "code": "invalid_api_key"}}
+    with openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0) as client:
+        for stream in (False, True):
+            server.send_next(quoted, status=401)
+            with pytest.raises(openai.AuthenticationError, match=API_KEY):
+                client.chat.completions.create(
+                    model=ENDPOINT, messages=[{"role": "user", "content": "hi"}], stream=stream
+                )
+    assert shutdown(timeout=5)
+    spans = traced.spans()
+    assert len(spans) == 2
+    for span in spans:
+        assert "Incorrect API key provided: [credential removed]." in span.status_message
+    assert API_KEY.encode() not in exported_bytes(traced)
+    assert b"Incorrect API key provided" in exported_bytes(traced)  # the rest of the message is kept
+
+
 def test_check_output_shows_no_secret(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setenv("ARK_API_KEY", API_KEY)

@@ -486,9 +486,39 @@ def error_message(error: BaseException, capture_content: bool = True) -> str:
         head = f"provider error {known}" if known else "provider error"
         return f"{head} (message not recorded: content capture is off)"
     try:
-        return str(error)
+        message = str(error)
     except Exception:  # an exception class whose __str__ fails
         return ""
+    for credential in _credentials_sent(error):
+        if credential in message:
+            message = message.replace(credential, "[credential removed]")
+    return message
+
+
+# Headers that carry the API key: Bearer (openai, ModelArk, the Ark SDKs), Azure's and others' own.
+_CREDENTIAL_HEADERS = ("authorization", "api-key", "x-api-key")
+
+
+def _credentials_sent(error: BaseException) -> list[str]:
+    """The credentials the failed request carried, read from the request the SDK's error holds.
+
+    A provider may quote the key it refused ("Incorrect API key provided: sk-…"); content capture
+    does not make a key content. Read on the error path only, so no successful call pays for it.
+    Values shorter than 8 characters are left alone: cutting them would mangle ordinary words.
+    """
+    try:
+        headers = error.request.headers  # type: ignore[attr-defined]
+        found = []
+        for name in _CREDENTIAL_HEADERS:
+            value = headers.get(name)
+            if isinstance(value, str) and value:
+                found.append(value)
+                token = value.partition(" ")[2].strip()  # "Bearer <key>"
+                if token:
+                    found.append(token)
+        return [value for value in found if len(value) >= 8]
+    except Exception:  # not an SDK error, or one without a request
+        return []
 
 
 def exception_attributes(error: BaseException, settings: Settings) -> dict[str, Any]:
