@@ -208,6 +208,20 @@ def test_errors(ark, sdk, client, server, spans, model):
     assert differences(span, twin) == {}
 
 
+def test_a_key_quoted_back_in_an_error_is_not_recorded(sdk, server, spans):
+    key = "ark-canary-key-5d21e8"
+    server.send_next(
+        {"error": {"message": f"The API key {key} is invalid.", "code": "AuthenticationError"}}, status=401
+    )
+    ark = sdk.Ark(api_key=key, base_url=server.base_url, max_retries=0)
+    with pytest.raises(sdk._exceptions.ArkAPIStatusError, match=key):
+        ark.chat.completions.create(model=ENDPOINT, messages=QUESTION)
+    ark.close()
+    span = spans.one()
+    assert "The API key [credential removed] is invalid." in span.status.description
+    assert key not in json.dumps([dict(span.attributes), [dict(e.attributes) for e in span.events]])
+
+
 def test_mid_stream_error(ark, sdk, spans):
     received = []
     with pytest.raises(sdk._exceptions.ArkAPIError):
