@@ -853,7 +853,7 @@ def test_latency_and_chunk_interval_are_real():
         b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
     )
     srv = ModelArkServer(latency=0.05, chunk_interval=0.02)
-    with srv, socket.create_connection(("127.0.0.1", srv.port)) as sock:
+    with srv, socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
         started = time.perf_counter()
         sock.sendall(request)
         first = sock.recv(65536)
