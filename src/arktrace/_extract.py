@@ -490,8 +490,7 @@ def error_message(error: BaseException, capture_content: bool = True) -> str:
     except Exception:  # an exception class whose __str__ fails
         return ""
     for credential in _credentials_sent(error):
-        if credential in message:
-            message = message.replace(credential, "[credential removed]")
+        message = message.replace(credential, "[credential removed]")
     return message
 
 
