@@ -15,6 +15,7 @@ import json
 import weakref
 from datetime import datetime, timezone
 from time import perf_counter, time_ns
+from types import MethodType
 from typing import Any, NamedTuple
 
 from opentelemetry import context as otel_context
@@ -448,42 +449,46 @@ def _watch_raw_response(call: Call, response: Any) -> None:
             call.end()
         return
 
-    watch = _RawWatch(call, response)
-    response.parse = watch.async_parse if inspect.iscoroutinefunction(watch.original) else watch.parse
+    original = type(response).parse
+    watch = (_AsyncRawWatch if inspect.iscoroutinefunction(original) else _RawWatch)(call, response)
+    # A bound method of the response, like the SDK's own: whoever keeps it keeps the response alive
+    # (the SDK's parse needs it). It is in the response's own dict, a cycle the collector frees; it is
+    # removed at the first parse or close, after which the response lives by refcount again.
+    response.parse = MethodType(watch.parse, response)
     _on_close(http_response, watch.closed)
     weakref.finalize(response, watch.closed)
 
 
 class _RawWatch:
-    """Follows one raw response: its ``parse()`` results, and its closing."""
+    """Follows one raw response: its first ``parse()`` result, and its closing.
 
-    __slots__ = ("call", "original", "parsing", "response")
+    Holds the response only weakly: the close hook and the finaliser hold this watch, and a strong
+    reference from either would keep the response alive until the process exits.
+    """
+
+    __slots__ = ("__weakref__", "call", "observed", "original", "parsing", "response")
 
     def __init__(self, call: Call, response: Any) -> None:
         self.call = call
-        # The class's function and a weak reference, not the bound method: that would keep the
-        # response alive from its own finaliser, which would then never run.
-        self.original = type(response).parse
+        self.original = type(response).parse  # the class's function: a bound one would be strong
         self.response = weakref.ref(response)
         self.parsing = False
+        self.observed = False
 
-    def parse(self, *args: Any, **kwargs: Any) -> Any:
+    def parse(self, response: Any, *args: Any, **kwargs: Any) -> Any:
         self.parsing = True  # parse() reads the body, and reading to the end closes the response
         try:
-            parsed = self.original(self.response(), *args, **kwargs)
+            parsed = self.original(response, *args, **kwargs)
         finally:
             self.parsing = False
-        return self._observe(parsed)
+        return self._observe(response, parsed)
 
-    async def async_parse(self, *args: Any, **kwargs: Any) -> Any:
-        self.parsing = True
-        try:
-            parsed = await self.original(self.response(), *args, **kwargs)
-        finally:
-            self.parsing = False
-        return self._observe(parsed)
-
-    def _observe(self, parsed: Any) -> Any:
+    def _observe(self, response: Any, parsed: Any) -> Any:
+        # Later parses return the SDK's cached result (already observed) or come after the end.
+        self._restore(response)
+        if self.observed:
+            return parsed
+        self.observed = True
         try:
             if hasattr(parsed, "_iterator") and hasattr(parsed, "response"):
                 ObservedStream.attach(self.call, parsed)
@@ -493,6 +498,31 @@ class _RawWatch:
             report_fault("reading a parsed raw response")
         return parsed
 
+    def _restore(self, response: Any) -> None:
+        """Give the response its class's ``parse`` back (and its refcount lifetime: no more cycle)."""
+        try:
+            mine = vars(response).get("parse")
+            if getattr(mine, "__func__", None) == self.parse:
+                del response.parse
+        except Exception:
+            report_fault("restoring a raw response's parse")
+
     def closed(self) -> None:
-        if not self.parsing and not self.call.streaming:
-            self.call.end()
+        if self.parsing or self.call.streaming:
+            return
+        self.call.end()
+        response = self.response()
+        if response is not None:
+            self._restore(response)
+
+
+class _AsyncRawWatch(_RawWatch):
+    __slots__ = ()
+
+    async def parse(self, response: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.parsing = True
+        try:
+            parsed = await self.original(response, *args, **kwargs)
+        finally:
+            self.parsing = False
+        return self._observe(response, parsed)
