@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import inspect
 import subprocess
 import sys
+import typing
 
 import openai
 import pytest
@@ -115,3 +119,52 @@ print("ok")
         pytest.skip("this openai has no Responses API")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def _introspection(fn):
+    """What tools read off a method: each must be the same on the patched method as on the original."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception as error:  # the same failure is the same answer
+        hints = type(error)
+    return {
+        "name": fn.__name__,
+        "qualname": fn.__qualname__,
+        "doc": fn.__doc__,
+        "module": fn.__module__,
+        "annotations": fn.__annotations__,
+        "signature": inspect.signature(fn),
+        "type hints": hints,
+        "inspect.iscoroutinefunction": inspect.iscoroutinefunction(fn),
+        "asyncio.iscoroutinefunction": asyncio.iscoroutinefunction(fn),
+        "unwrapped": inspect.unwrap(fn),
+    }
+
+
+def test_every_patched_method_introspects_as_the_original(provider):
+    for module in _ALL_POINT_MODULES:  # so that every patch point this install has is patched
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+    originals = {}
+    arktrace.instrument(tracer_provider=provider)
+    try:
+        patches = list(_instrument._state.patches)
+        for patch in patches:
+            originals[patch] = _introspection(patch.original)
+            assert patch.owner.__dict__[patch.name] is patch.wrapper
+            assert patch.wrapper.__wrapped__ is patch.original
+            assert _introspection(patch.wrapper) == originals[patch], (patch.owner, patch.name)
+    finally:
+        arktrace.uninstrument()
+    names = {(p.owner.__module__, p.owner.__qualname__, p.name) for p in patches}
+    assert ("openai.resources.chat.completions.completions", "AsyncCompletions", "create") in names
+    assert len(names) == len(patches) >= 12
+    hints = originals[next(p for p in patches if p.owner is openai.resources.chat.completions.Completions)]
+    assert len(hints["type hints"]) > 10  # resolved, against the SDK's own namespace
+
+
+_ALL_POINT_MODULES = [
+    f"{package}.{suffix}" for package in _instrument._SDK_PACKAGES for suffix in _instrument._POINT_MODULES
+]

@@ -7,6 +7,7 @@ every patched method; whether it awaits is the only difference between sync and 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import logging
@@ -301,6 +302,14 @@ def _make_wrapper(
             return call.returned(result)
 
         wrapper: Callable[..., Any] = async_wrapper
+        if not inspect.iscoroutinefunction(original):
+            # A plain function that returns an awaitable (openai's @required_args methods): so is
+            # this one, for tools that branch on inspect.iscoroutinefunction. The span still starts
+            # when the caller awaits, in the caller's context, as with the original.
+            def awaitable_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                return async_wrapper(self, *args, **kwargs)
+
+            wrapper = awaitable_wrapper
     else:
 
         def sync_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -319,10 +328,7 @@ def _make_wrapper(
 
         wrapper = sync_wrapper
 
-    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
-        try:
-            setattr(wrapper, attr, getattr(original, attr))
-        except (AttributeError, TypeError):
-            pass
-    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-    return wrapper
+    # Name, doc, module, annotations (resolved by get_type_hints in the namespace __wrapped__ leads
+    # to: the SDK's), and the signature inspect reads through __wrapped__: the original's, for every
+    # tool that introspects SDK methods. Done once, at patch time.
+    return functools.update_wrapper(wrapper, original)
