@@ -63,11 +63,11 @@ class Call:
     __slots__ = (
         "__weakref__",
         "args",
-        "ended",
         "endpoint",
         "headers",
         "id_header",
         "op",
+        "open",
         "raw_mode",
         "recorder",
         "recording",
@@ -91,7 +91,10 @@ class Call:
         self.endpoint = endpoint
         self.id_header = id_header  # which response header the SDK's parsed ``_request_id`` holds
         self.headers: Any = None  # the HTTP response's headers, when the SDK hands them over
-        self.ended = False
+        # Emptied by the one end that wins: list.pop is atomic (one C call under the GIL, the list's own
+        # lock in free-threaded builds), so a close on another thread, a finaliser and StopIteration
+        # racing cannot both end the span, for the price of a one-item list (a Lock costs more).
+        self.open = [True]
         self.stream_usage_added = False
         self.streaming = False  # an ObservedStream owns the end
         args = self.args = set_arguments(kwargs)
@@ -152,7 +155,7 @@ class Call:
 
     def finish(self, response: Any) -> None:
         """End with a complete response (an SDK model, or a dict)."""
-        if self.ended:
+        if not self.open:  # only spares the extraction: _end decides
             return
         failure = None
         try:
@@ -182,7 +185,7 @@ class Call:
         ``complete``: the stream ran to its end, so the gaps between chunks are the provider's pace
         (an early close or a drop would stretch the last gap to whenever the caller let go).
         """
-        if self.ended:
+        if not self.open:
             return
         if error is None:
             error = state.failure  # an error the provider reported as an event of the stream
@@ -213,9 +216,10 @@ class Call:
         ttft: float | None = None,
         per_chunk: float | None = None,
     ) -> None:
-        if self.ended:
-            return
-        self.ended = True
+        try:
+            self.open.pop()
+        except IndexError:
+            return  # another end got here first
         duration = perf_counter() - self.start_perf
         span = self.span
         try:
