@@ -1,10 +1,12 @@
-"""One call, one end: racing ends count the call once."""
+"""One call, one end: what a span records is what was sent, and racing ends count the call once."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
+import openai
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -13,6 +15,44 @@ from opentelemetry.trace import StatusCode
 import arktrace
 from arktrace._call import Call
 from conftest import ENDPOINT
+
+# ------------------------------------------------------------------------------ request recorded late
+
+
+def test_a_stream_records_the_messages_it_sent_not_what_the_caller_appends_meanwhile(client, spans):
+    messages = [{"role": "user", "content": "What is distributed tracing?"}]
+    sent = list(messages)
+    stream = client.chat.completions.create(model=ENDPOINT, messages=messages, stream=True)
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            messages.append({"role": "assistant", "content": chunk.choices[0].delta.content})
+    assert len(messages) > 2  # the caller's list did grow while the stream ran
+    a = spans.one().attributes
+    assert json.loads(a["input.value"])["messages"] == sent
+    assert a["llm.input_messages.0.message.content"] == sent[0]["content"]
+    assert "llm.input_messages.1.message.role" not in a
+
+
+@pytest.mark.skipif(not hasattr(openai.OpenAI, "responses"), reason="no Responses API in this openai")
+def test_a_responses_stream_records_the_input_it_sent(client, spans):
+    items = [{"role": "user", "content": "What is distributed tracing?"}]
+    stream = client.responses.create(model=ENDPOINT, input=items, stream=True)
+    next(stream)
+    items.append({"role": "user", "content": "appended after sending"})
+    items[0] = {"role": "user", "content": "replaced after sending"}
+    list(stream)
+    value = spans.one().attributes["input.value"]
+    assert "What is distributed tracing?" in value
+    assert "after sending" not in value
+
+
+def test_a_streaming_response_records_what_it_sent(client, spans):
+    messages = [{"role": "user", "content": "What is distributed tracing?"}]
+    with client.chat.completions.with_streaming_response.create(model=ENDPOINT, messages=messages) as raw:
+        messages.append({"role": "user", "content": "appended after sending"})
+        raw.parse()
+    assert "after sending" not in spans.one().attributes["input.value"]
+
 
 # ------------------------------------------------------------------------------------------ double end
 

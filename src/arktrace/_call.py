@@ -100,6 +100,14 @@ class Call:
         args = self.args = set_arguments(kwargs)
         headers = kwargs.get("extra_headers")
         self.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
+        if self.raw_mode is not None or args.get("stream") is True:
+            # The span ends after the caller has its hands back (a stream, a response parsed later),
+            # and the request attributes are read then: keep the lists and dicts as sent, so a caller
+            # appending to `messages` meanwhile is not recorded. One level deep: a message dict the
+            # caller edits in place is its own to edit (a deep copy per call would cost far more).
+            for key, value in args.items():
+                if type(value) is list or type(value) is dict:
+                    args[key] = value.copy()
         model = args.get("model")
         scope = current_scope()
         if scope is not None and scope.call_name:
