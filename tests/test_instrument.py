@@ -159,8 +159,8 @@ def test_every_patched_method_introspects_as_the_original(provider):
     finally:
         arktrace.uninstrument()
     names = {(p.owner.__module__, p.owner.__qualname__, p.name) for p in patches}
-    assert ("openai.resources.chat.completions.completions", "AsyncCompletions", "create") in names
     assert len(names) == len(patches) >= 12
+    assert openai.resources.chat.completions.AsyncCompletions in {p.owner for p in patches}
     hints = originals[next(p for p in patches if p.owner is openai.resources.chat.completions.Completions)]
     assert len(hints["type hints"]) > 10  # resolved, against the SDK's own namespace
 
