@@ -15,7 +15,10 @@ from typing import Any
 
 import openai
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import arktrace
 from arktrace._check import run_check
 from arktrace._setup import flush, init, shutdown
 from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
@@ -216,6 +219,93 @@ def test_a_key_the_provider_quotes_back_is_cut_from_the_error(traced: OTLPReceiv
         assert "Incorrect API key provided: [credential removed]." in span.status_message
     assert API_KEY.encode() not in exported_bytes(traced)
     assert b"Incorrect API key provided" in exported_bytes(traced)  # the rest of the message is kept
+
+
+# What a request carries that a provider or gateway may quote back in an error: the API key, header
+# values (a gateway's own key names, a bearer token in another header) and query values (Azure-style
+# `?api-key=`, a signature with characters a URL escapes).
+QUOTED_KEY = "sk-canary-quoted-key-51f0a2"
+QUOTED_HEADERS = {
+    "Ocp-Apim-Subscription-Key": "apim-canary-default-7c1d",
+    "X-Gateway-Auth": "Bearer gw-canary-93aa",
+}
+QUOTED_QUERY = {"api-key": "azq-canary-query-2b6e"}
+EXTRA_HEADERS = {"X-Extra-Token": "xh-canary-extra-4d0c"}
+EXTRA_QUERY = {"sig": "sig+canary/extra=5e1f"}
+QUOTED_SECRETS = (
+    QUOTED_KEY,
+    *QUOTED_HEADERS.values(),
+    "gw-canary-93aa",
+    *QUOTED_QUERY.values(),
+    *EXTRA_HEADERS.values(),
+    *EXTRA_QUERY.values(),
+    "sig%2Bcanary%2Fextra%3D5e1f",
+)
+
+
+def quoting_gateway_error() -> dict[str, Any]:
+    """A 401 from a gateway that quotes the request's credentials back, as some do."""
+    headers = " ".join(f"{k.lower()}={v}" for k, v in {**QUOTED_HEADERS, **EXTRA_HEADERS}.items())
+    message = f"Unauthorized: authorization=Bearer {QUOTED_KEY} {headers}"
+    return {"error": {"message": message, "code": "AuthenticationError"}}
+
+
+@pytest.mark.parametrize("capture", [True, False], ids=["capture-on", "capture-off"])
+async def test_every_credential_the_provider_quotes_back_is_cut(
+    server: Any, provider: Any, capture: bool
+) -> None:
+    """Whatever the openai version keeps in its error (3.63 drops the request's Authorization header),
+    the key, every non-public header value and every query value the request carried are cut from
+    the status, the exception event and every other attribute; the caller's exception is untouched."""
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, capture_content=capture)
+    options = dict(
+        api_key=QUOTED_KEY,
+        base_url=server.base_url,
+        max_retries=0,
+        default_headers=QUOTED_HEADERS,
+        default_query=QUOTED_QUERY,
+    )
+    call = dict(
+        model=ENDPOINT,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers=EXTRA_HEADERS,
+        extra_query=EXTRA_QUERY,
+    )
+    try:
+        with openai.OpenAI(**options) as client:
+            for stream in (False, True):
+                server.send_next(quoting_gateway_error(), status=401)
+                with pytest.raises(openai.AuthenticationError, match=QUOTED_KEY):
+                    client.chat.completions.create(stream=stream, **call)
+                # ModelArk quotes the path of an unknown action, query string included.
+                server.fail_next(404, "InvalidAction")
+                with pytest.raises(openai.NotFoundError, match=QUOTED_QUERY["api-key"]):
+                    client.chat.completions.create(stream=stream, **call)
+        async with openai.AsyncOpenAI(**options) as aclient:
+            server.send_next(quoting_gateway_error(), status=401)
+            with pytest.raises(openai.AuthenticationError):
+                await aclient.chat.completions.create(**call)
+    finally:
+        arktrace.uninstrument()
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 5
+    sent = server.requests[0].headers  # the values did go to the provider
+    assert sent["ocp-apim-subscription-key"] == QUOTED_HEADERS["Ocp-Apim-Subscription-Key"]
+    for span in spans:
+        text = span.to_json()
+        for secret in QUOTED_SECRETS:
+            assert secret not in text, (secret, span.status.description)
+        (event,) = span.events
+        if capture:  # the message is recorded, with each credential replaced and the rest kept
+            assert "[credential removed]" in span.status.description
+            assert "[credential removed]" in event.attributes["exception.message"]
+            assert "[credential removed]" in event.attributes["exception.stacktrace"]
+            assert span.status.description.count("[credential removed]") >= 2, span.status.description
+        else:
+            assert "message not recorded" in span.status.description
 
 
 def test_check_output_shows_no_secret(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:

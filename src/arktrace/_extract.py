@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import traceback
 from typing import Any, NamedTuple
+from urllib.parse import quote, quote_plus
 
 from ._content import (
     clean_json,
@@ -463,22 +464,19 @@ def error_attributes(error: BaseException) -> dict[str, Any]:
     return attrs
 
 
-def error_description(error: BaseException, capture_content: bool = True) -> str:
-    message = error_message(error, capture_content)
-    name = type(error).__qualname__
-    return exportable(truncate(f"{name}: {message}" if message else name, 1024))
-
-
 def echoes_content(error: BaseException) -> bool:
     """Whether the error's message came from the provider's answer, which may quote the request.
 
-    SDK errors built from a response carry its parsed ``body``; connection errors, timeouts and
-    the application's own exceptions do not, and their messages never hold the request's content.
+    SDK errors built from a response carry its parsed ``body``, and so does a failure the Responses
+    API reports with HTTP 200 (:class:`~arktrace._responses.ReportedFailure`); connection errors,
+    timeouts and the application's own exceptions do not, and their messages never hold the
+    request's content.
     """
     return getattr(error, "body", None) is not None
 
 
-def error_message(error: BaseException, capture_content: bool = True) -> str:
+def error_message(error: BaseException, capture_content: bool = True, cut: tuple[str, ...] = ()) -> str:
+    """The message to record: the provider's only with content capture on, and never a value in ``cut``."""
     if not capture_content and echoes_content(error):
         status = getattr(error, "status_code", None)
         code = getattr(error, "code", None)
@@ -489,46 +487,142 @@ def error_message(error: BaseException, capture_content: bool = True) -> str:
         message = str(error)
     except Exception:  # an exception class whose __str__ fails
         return ""
-    for credential in _credentials_sent(error):
-        message = message.replace(credential, "[credential removed]")
-    return message
+    return cut_credentials(message, cut)
 
 
-# Headers that carry the API key: Bearer (openai, ModelArk, the Ark SDKs), Azure's and others' own.
-_CREDENTIAL_HEADERS = ("authorization", "api-key", "x-api-key")
+def cut_credentials(text: str, cut: tuple[str, ...]) -> str:
+    for value in cut:
+        text = text.replace(value, CREDENTIAL_REMOVED)
+    return text
 
 
-def _credentials_sent(error: BaseException) -> list[str]:
-    """The credentials the failed request carried, read from the request the SDK's error holds.
+CREDENTIAL_REMOVED = "[credential removed]"
+# Request headers whose values say nothing secret: the HTTP basics, and what the SDKs send about
+# themselves (``X-Stainless-*``: language, versions, retry count) or to name one call. Every other
+# header value a request carried is cut from what the provider quotes back: a deny-list of secret
+# names misses every gateway's own (``Ocp-Apim-Subscription-Key``, ``X-Portkey-Api-Key``, ...).
+_PUBLIC_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "idempotency-key",
+        "openai-beta",
+        "user-agent",
+        "x-client-request-id",
+    }
+)
+_PUBLIC_HEADER_PREFIX = "x-stainless-"
+_PUBLIC_QUERY = frozenset({"api-version"})  # Azure's API version: every other query value is cut
+# Shorter values are left: they cannot be told from the message's ordinary words ("true", "json",
+# "v1") and cutting them would garble it, while real credentials are far longer (OpenAI keys 51+
+# characters, ModelArk's 36, Azure's and APIM's 32).
+_MIN_CREDENTIAL = 8
 
-    A provider may quote the key it refused ("Incorrect API key provided: sk-…"); content capture
-    does not make a key content. Read on the error path only, so no successful call pays for it.
-    Values shorter than 8 characters are left alone: cutting them would mangle ordinary words.
+
+def credentials_sent(error: BaseException, client: Any = None, kwargs: Any = None) -> tuple[str, ...]:
+    """Every value the failed request carried that is not known to be public, longest first.
+
+    Read from public places that do not change with the SDK's version: the client's ``api_key``,
+    ``default_headers`` and ``default_query``, the call's ``extra_headers`` and ``extra_query``,
+    and the request the SDK's error holds where it still does (openai >= 3.63 removes its
+    ``Authorization`` and ``api-key`` headers, which ``api_key`` covers). A provider may quote the
+    request back ("Incorrect API key provided: sk-…", a gateway echoing the URL with its
+    ``?api-key=``); content capture does not make a credential content. Read on the error path
+    only, so no successful call pays for it.
     """
+    found: set[str] = set()
+    for name in ("api_key", "admin_api_key"):
+        _add(found, _read(client, name))
+    headers = (
+        _read(client, "default_headers"),
+        kwargs.get("extra_headers") if isinstance(kwargs, dict) else None,
+        _read(_read(error, "request"), "headers"),
+    )
+    for mapping in headers:
+        for name, value in _pairs(mapping):
+            if name not in _PUBLIC_HEADERS and not name.startswith(_PUBLIC_HEADER_PREFIX):
+                _add(found, value)
+                _add(found, value.partition(" ")[2].strip())  # "Bearer <key>", "Basic <token>"
+    queries = (
+        _read(client, "default_query"),
+        kwargs.get("extra_query") if isinstance(kwargs, dict) else None,
+        _read(_read(_read(error, "request"), "url"), "params"),
+    )
+    for mapping in queries:
+        for name, value in _pairs(mapping):
+            if name not in _PUBLIC_QUERY:
+                _add(found, value)
+                _add(found, quote(value, safe=""))  # as the URL a provider quotes back carries it
+                _add(found, quote_plus(value))
+    return tuple(sorted(found, key=len, reverse=True))  # "Bearer <key>" before "<key>"
+
+
+def _read(owner: Any, name: str) -> Any:
+    """``owner.name``, or None when it is missing or reading it fails (a property of some SDK)."""
+    if owner is None:
+        return None
     try:
-        headers = error.request.headers  # type: ignore[attr-defined]
-        found = []
-        for name in _CREDENTIAL_HEADERS:
-            value = headers.get(name)
-            if isinstance(value, str) and value:
-                found.append(value)
-                token = value.partition(" ")[2].strip()  # "Bearer <key>"
-                if token:
-                    found.append(token)
-        return [value for value in found if len(value) >= 8]
-    except Exception:  # not an SDK error, or one without a request
+        return getattr(owner, name, None)
+    except Exception:
+        return None
+
+
+def _pairs(mapping: Any) -> list[tuple[str, str]]:
+    """The (lower-case name, string value) pairs of a headers or query mapping; multi-valued
+    query parameters (httpx's ``QueryParams``, lists in ``extra_query``) give one pair per value."""
+    if mapping is None:
+        return []
+    try:
+        items = mapping.multi_items() if hasattr(mapping, "multi_items") else mapping.items()
+        pairs = []
+        for name, value in items:
+            if not isinstance(name, str):
+                continue
+            for one in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(one, str):
+                    pairs.append((name.lower(), one))
+        return pairs
+    except Exception:  # not a mapping after all
         return []
 
 
-def exception_attributes(error: BaseException, settings: Settings) -> dict[str, Any]:
-    """The ``exception`` event's attributes, written by arktrace rather than left to the SDK: the
-    message may be content (see :func:`echoes_content`), and must fit the value-length limit."""
+def _add(found: set[str], value: Any) -> None:
+    if isinstance(value, str) and len(value) >= _MIN_CREDENTIAL:
+        found.add(value)
+
+
+class ErrorRecord(NamedTuple):
+    description: str
+    """The span status's description."""
+    event: dict[str, Any]
+    """The ``exception`` event's attributes."""
+
+
+def error_record(
+    error: BaseException, settings: Settings, client: Any = None, kwargs: Any = None
+) -> ErrorRecord:
+    """What a failed call's span says of its error: status description and ``exception`` event.
+
+    Written by arktrace rather than left to the SDK: the message may be content (see
+    :func:`echoes_content`), may quote a credential the request carried (see
+    :func:`credentials_sent`; ``client`` and ``kwargs`` are the call's), and must fit the
+    value-length limit.
+    """
+    cut = credentials_sent(error, client, kwargs)
+    message = error_message(error, settings.capture_content, cut)
+    name = type(error).__qualname__
+    description = exportable(truncate(f"{name}: {message}" if message else name, 1024))
     limit = settings.max_value_length
-    message = error_message(error, settings.capture_content)
-    lines = traceback.format_tb(error.__traceback__)
-    lines.append(f"{type(error).__module__}.{type(error).__qualname__}: {message}\n")
-    return {
-        "exception.type": type(error).__qualname__,
+    # Source lines of the frames can hold a credential too (a header written into the call).
+    lines = [cut_credentials(line, cut) for line in traceback.format_tb(error.__traceback__)]
+    lines.append(f"{type(error).__module__}.{name}: {message}\n")
+    event = {
+        "exception.type": name,
         "exception.message": exportable(truncate(message, limit)),
         "exception.stacktrace": exportable(truncate("".join(lines), limit)),
     }
+    return ErrorRecord(description, event)
