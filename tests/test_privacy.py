@@ -354,3 +354,55 @@ def test_data_urls_never_recorded_in_full(traced: OTLPReceiver, server: Any) -> 
     chat = next(s for s in spans if s.attributes["gen_ai.operation.name"] == "chat")
     shown = chat.attributes["llm.input_messages.0.message.contents.1.message_content.image.image.url"]
     assert shown.startswith("data:image/png;base64,<") and "omitted" in shown
+
+
+needs_responses = pytest.mark.skipif(
+    not hasattr(openai.OpenAI, "responses"), reason="this openai release has no Responses API"
+)
+
+
+@needs_responses
+def test_capture_off_records_no_failure_message_of_the_responses_api(server: Any, provider: Any) -> None:
+    """A failure the Responses API reports with HTTP 200 (a stream's `error` event, a `response.failed`
+    event, a `status: failed` answer) takes the path of every provider error: its message may quote
+    the input, so with capture off only its code is recorded."""
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, capture_content=False)
+    said = f"cannot answer about {CANARY}"
+    head = {"id": "resp_1", "object": "response", "created_at": 1, "model": "seed-1-8-251228", "output": []}
+    failed = {**head, "status": "failed", "error": {"code": "server_error", "message": said}}
+    try:
+        with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
+            server.send_next(failed)
+            assert client.responses.create(model=ENDPOINT, input="hi").status == "failed"
+            created = {
+                "type": "response.created",
+                "sequence_number": 0,
+                "response": {**head, "status": "in_progress"},
+            }
+            for last in (
+                {"type": "response.failed", "sequence_number": 1, "response": failed},
+                {
+                    "type": "error",
+                    "sequence_number": 1,
+                    "code": "server_error",
+                    "message": said,
+                    "param": None,
+                },
+            ):
+                server.send_next(events=[json.dumps(created), json.dumps(last)])
+                events = list(client.responses.create(model=ENDPOINT, input="hi", stream=True))
+                assert said in json.dumps([e.model_dump() for e in events])  # the caller still gets it
+    finally:
+        arktrace.uninstrument()
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 3
+    for span in spans:
+        assert CANARY not in span.to_json()
+        assert span.attributes["error.type"] == "server_error"
+        expected = (
+            "ReportedFailure: provider error server_error (message not recorded: content capture is off)"
+        )
+        assert span.status.description == expected
