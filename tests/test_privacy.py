@@ -406,3 +406,73 @@ def test_capture_off_records_no_failure_message_of_the_responses_api(server: Any
             "ReportedFailure: provider error server_error (message not recorded: content capture is off)"
         )
         assert span.status.description == expected
+
+
+@needs_responses
+def test_capture_off_records_only_known_safe_parameter_values(server: Any, provider: Any) -> None:
+    """With capture off `llm.invocation_parameters` keeps the values of an allow-list of parameters
+    (numbers, switches, fixed words); every other argument, and every field of a kept one that is
+    not on the list (a JSON schema's name, a forced function's name), is there by name only."""
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, capture_content=False)
+    schema = {"type": "object", "properties": {"diagnosis": {"type": "string", "description": CANARY}}}
+    tool = {"type": "function", "name": CANARY, "parameters": {"type": "object", "properties": {}}}
+    try:
+        with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
+            client.responses.create(
+                model=ENDPOINT,
+                input="hi",
+                text={
+                    "format": {"type": "json_schema", "name": CANARY, "schema": schema},
+                    "verbosity": "low",
+                },
+                tools=[tool],
+                tool_choice={"type": "function", "name": CANARY},
+                reasoning={"effort": "low"},
+                temperature=0.5,
+                max_output_tokens=64,
+                metadata={"case": CANARY},
+                user=CANARY,
+                service_tier="auto",
+            )
+            client.chat.completions.create(
+                model=ENDPOINT,
+                messages=[{"role": "user", "content": "hi"}],
+                stop=["END", CANARY],
+                service_tier=CANARY,
+                seed=7,
+                extra_body={"thinking": {"type": "disabled"}, "tag": CANARY},
+            )
+    finally:
+        arktrace.uninstrument()
+    responses, chat = exporter.get_finished_spans()
+    for span in (responses, chat):
+        assert CANARY not in span.to_json()
+    assert json.loads(responses.attributes["llm.invocation_parameters"]) == {
+        "model": ENDPOINT,
+        "text": {
+            "format": {"type": "json_schema", "name": "<not recorded>", "schema": "<not recorded>"},
+            "verbosity": "low",
+        },
+        "tools": "<not recorded>",
+        "tool_choice": {"type": "function", "name": "<not recorded>"},
+        "reasoning": {"effort": "low"},
+        "temperature": 0.5,
+        "max_output_tokens": 64,
+        "metadata": "<not recorded>",
+        "user": "<not recorded>",
+        "service_tier": "auto",
+    }
+    assert responses.attributes["gen_ai.output.type"] == "json"
+    assert json.loads(chat.attributes["llm.invocation_parameters"]) == {
+        "model": ENDPOINT,
+        "stop": "<not recorded: 2>",
+        "service_tier": "<not recorded>",  # not one of the tiers: the application's own text
+        "seed": 7,
+        "thinking": {"type": "disabled"},
+        "tag": "<not recorded>",
+    }
+    assert "gen_ai.request.stop_sequences" not in chat.attributes
+    assert "openai.request.service_tier" not in chat.attributes

@@ -48,11 +48,100 @@ class Operation(NamedTuple):
     reported_failure: Any = None
     """A function of a complete response returning the failure it reports despite HTTP 200, or None
     (None: this operation's answers cannot report one)."""
+    safe_arguments: Any = None
+    """The request arguments whose values are recorded with content capture off, each with the shape
+    its value must have (see :func:`_safe_value`); every other argument is recorded by name only."""
 
 
-CHAT = Operation("chat", "LLM", "messages", stream_state=ChatStreamState)
-TEXT_COMPLETION = Operation("text_completion", "LLM", "prompt", stream_state=CompletionStreamState)
-EMBEDDINGS = Operation("embeddings", "EMBEDDING", "input", include_usage=False)
+# With content capture off, `llm.invocation_parameters` keeps only values known to carry nothing the
+# application wrote: numbers and switches, and words from a fixed vocabulary. An allow-list, because
+# every SDK release adds arguments (a JSON schema in `text.format`, a function name in `tool_choice`)
+# that a list of private ones would let through until someone noticed.
+NOT_RECORDED = "<not recorded>"
+_SCALAR = "scalar"  # a number, a boolean or null: never text
+_TEXT = "text"  # any string: the model (an endpoint id), ids the provider made
+_COUNT = "count"  # how many, not what: stop sequences
+
+
+def _words(*words: str) -> frozenset[str]:
+    return frozenset(words)
+
+
+_SERVICE_TIERS = _words("auto", "default", "flex", "scale", "priority")
+_ENCODINGS = _words("float", "base64")
+_EFFORTS = _words("none", "minimal", "low", "medium", "high", "xhigh")
+_VERBOSITY = _words("low", "medium", "high")
+_FORMAT_TYPE = {"type": _words("text", "json_object", "json_schema")}
+_THINKING = {"type": _words("enabled", "disabled", "auto")}  # ModelArk's switch, in extra_body
+_TOOL_TYPES = _words(
+    "function",
+    "custom",
+    "allowed_tools",
+    "mcp",
+    "file_search",
+    "web_search",
+    "web_search_preview",
+    "computer_use_preview",
+    "code_interpreter",
+    "image_generation",
+)
+# "none" / "auto" / "required", or an object whose `type` is kept and function name is not.
+_TOOL_CHOICE = (_words("none", "auto", "required"), {"type": _TOOL_TYPES, "mode": _words("auto", "required")})
+_SAMPLING = {
+    "model": _TEXT,
+    "stream": _SCALAR,
+    "stream_options": {
+        "include_usage": _SCALAR,
+        "include_obfuscation": _SCALAR,
+        "chunk_include_usage": _SCALAR,
+    },
+    "temperature": _SCALAR,
+    "top_p": _SCALAR,
+    "seed": _SCALAR,
+    "n": _SCALAR,
+    "frequency_penalty": _SCALAR,
+    "presence_penalty": _SCALAR,
+    "max_tokens": _SCALAR,
+    "stop": _COUNT,
+    "logprobs": _SCALAR,
+    "top_logprobs": _SCALAR,
+    "service_tier": _SERVICE_TIERS,
+    "store": _SCALAR,
+}
+_CHAT_SAFE = {
+    **_SAMPLING,
+    "max_completion_tokens": _SCALAR,
+    "parallel_tool_calls": _SCALAR,
+    "reasoning_effort": _EFFORTS,
+    "verbosity": _VERBOSITY,
+    "modalities": [_words("text", "audio")],
+    "response_format": _FORMAT_TYPE,
+    "tool_choice": _TOOL_CHOICE,
+    "thinking": _THINKING,
+    "context_id": _TEXT,  # an Ark context cache's id, made by the provider
+}
+_COMPLETION_SAFE = {**_SAMPLING, "best_of": _SCALAR, "echo": _SCALAR}
+_EMBEDDINGS_SAFE = {"model": _TEXT, "encoding_format": _ENCODINGS, "dimensions": _SCALAR}
+_RESPONSES_SAFE = {
+    **_SAMPLING,
+    "max_output_tokens": _SCALAR,
+    "max_tool_calls": _SCALAR,
+    "parallel_tool_calls": _SCALAR,
+    "background": _SCALAR,
+    "reasoning": {"effort": _EFFORTS, "summary": _words("auto", "concise", "detailed")},
+    "truncation": _words("auto", "disabled"),
+    "text": {"format": _FORMAT_TYPE, "verbosity": _VERBOSITY},
+    "tool_choice": _TOOL_CHOICE,
+    "thinking": _THINKING,
+}
+
+CHAT = Operation("chat", "LLM", "messages", stream_state=ChatStreamState, safe_arguments=_CHAT_SAFE)
+TEXT_COMPLETION = Operation(
+    "text_completion", "LLM", "prompt", stream_state=CompletionStreamState, safe_arguments=_COMPLETION_SAFE
+)
+EMBEDDINGS = Operation(
+    "embeddings", "EMBEDDING", "input", include_usage=False, safe_arguments=_EMBEDDINGS_SAFE
+)
 # GenAI names a Responses call `chat`, as a chat completion; `openai.api.type` tells the two apart.
 RESPONSES = Operation(
     "chat",
@@ -61,17 +150,19 @@ RESPONSES = Operation(
     include_usage=False,
     stream_state=ResponsesStreamState,
     reported_failure=reported_failure,
+    safe_arguments=_RESPONSES_SAFE,
 )
 
 # Request arguments that shape the HTTP request rather than the model call: never recorded.
 _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
-# Request arguments that carry user content: recorded only with content capture on.
+# Request arguments that carry user content: recorded only with content capture on, and then in
+# `input.value` and the message and tool attributes rather than in `llm.invocation_parameters`.
 _CONTENT_ARGS = frozenset(
     {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions"}
 )
-# With content capture off, also kept out of llm.invocation_parameters: a JSON schema's names and
-# descriptions are written by the application like a tool definition's.
-_PRIVATE_ARGS = _CONTENT_ARGS | {"response_format"}
+# The request arguments that say what the content is, left out of `llm.invocation_parameters` with
+# capture off too (every call has them: their names would say nothing).
+_REQUEST_CONTENT = frozenset({"messages", "prompt", "input", "instructions"})
 _MAX_COUNT = 2**63 - 1  # OTLP integers are 64-bit: a larger one would fail the whole export batch
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 
@@ -131,11 +222,12 @@ def request_attributes(
     if endpoint.port:
         attrs["server.port"] = endpoint.port
 
+    capture = settings.capture_content
     for arg, key in _GENAI_REQUEST_SCALARS:
         value = args.get(arg)
         if isinstance(value, float) or (type(value) is int and abs(value) <= _MAX_COUNT):
             attrs[key] = value
-    stop = args.get("stop")
+    stop = args.get("stop") if capture else None  # the application's text: counted only, below
     if isinstance(stop, str):
         attrs["gen_ai.request.stop_sequences"] = (stop,)
     elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
@@ -151,22 +243,62 @@ def request_attributes(
     if output_type:
         attrs["gen_ai.output.type"] = output_type
     encoding = args.get("encoding_format")
-    if isinstance(encoding, str):
+    if isinstance(encoding, str) and (capture or encoding in _ENCODINGS):
         attrs["gen_ai.request.encoding_formats"] = (encoding,)
     dimensions = args.get("dimensions")
     if type(dimensions) is int and 0 <= dimensions <= _MAX_COUNT:
         attrs["gen_ai.embeddings.dimension.count"] = dimensions
     tier = args.get("service_tier")
-    if isinstance(tier, str):
+    if isinstance(tier, str) and (capture or tier in _SERVICE_TIERS):
         attrs["openai.request.service_tier"] = tier
 
-    private = _CONTENT_ARGS if settings.capture_content else _PRIVATE_ARGS
-    params = {k: v for k, v in args.items() if k not in private}
+    if capture:
+        params = {k: v for k, v in args.items() if k not in _CONTENT_ARGS}
+    else:
+        safe = op.safe_arguments or {}
+        params = {k: _safe_value(v, safe.get(k)) for k, v in args.items() if k not in _REQUEST_CONTENT}
     attrs["llm.invocation_parameters"] = to_json(params)
 
-    if settings.capture_content:
+    if capture:
         attrs.update(_request_content(op, args, settings))
     return attrs
+
+
+def _safe_value(value: Any, shape: Any) -> Any:
+    """``value`` if it has the ``shape`` an allow-list gives it, else :data:`NOT_RECORDED`.
+
+    A shape is :data:`_SCALAR`, :data:`_TEXT`, :data:`_COUNT`, a set of words, a dict of the shapes
+    of an object's fields (others not recorded), a one-element list (every item has that shape) or a
+    tuple of alternatives. None (no shape): the argument is not on the list.
+    """
+    if shape is None:
+        return NOT_RECORDED
+    if shape is _SCALAR:
+        return value if value is None or isinstance(value, (bool, int, float)) else NOT_RECORDED
+    if shape is _TEXT:
+        return value if isinstance(value, str) else NOT_RECORDED
+    if shape is _COUNT:
+        count = 1 if isinstance(value, str) else len(value) if isinstance(value, (list, tuple)) else None
+        return f"<not recorded: {count}>" if count is not None else NOT_RECORDED
+    if isinstance(shape, frozenset):
+        return value if isinstance(value, str) and value in shape else NOT_RECORDED
+    if isinstance(shape, tuple):
+        for alternative in shape:
+            safe = _safe_value(value, alternative)
+            if safe is not NOT_RECORDED:
+                return safe
+        return NOT_RECORDED
+    if isinstance(shape, list):
+        if not isinstance(value, (list, tuple)):
+            return NOT_RECORDED
+        return [_safe_value(item, shape[0]) for item in value]
+    if isinstance(value, dict):
+        fields = value
+    elif hasattr(value, "__pydantic_extra__") and not isinstance(value, type):  # an SDK model
+        fields = fields_of(value)
+    else:
+        return NOT_RECORDED
+    return {k: _safe_value(v, shape.get(k)) for k, v in fields.items() if isinstance(k, str)}
 
 
 def _output_type(response_format: Any) -> str | None:
