@@ -268,7 +268,7 @@ def _safe_value(value: Any, shape: Any) -> Any:
     """``value`` if it has the ``shape`` an allow-list gives it, else :data:`NOT_RECORDED`.
 
     A shape is :data:`_SCALAR`, :data:`_TEXT`, :data:`_COUNT`, a set of words, a dict of the shapes
-    of an object's fields (others not recorded), a one-element list (every item has that shape) or a
+    of an object's fields (others left out), a one-element list (every item has that shape) or a
     tuple of alternatives. None (no shape): the argument is not on the list.
     """
     if shape is None:
@@ -298,7 +298,9 @@ def _safe_value(value: Any, shape: Any) -> Any:
         fields = fields_of(value)
     else:
         return NOT_RECORDED
-    return {k: _safe_value(v, shape.get(k)) for k, v in fields.items() if isinstance(k, str)}
+    # Fields off the list are left out, names too: inside an object they may be the application's
+    # own (a schema's properties), where an argument's name is the API's.
+    return {k: _safe_value(v, shape[k]) for k, v in fields.items() if k in shape}
 
 
 def _output_type(response_format: Any) -> str | None:
