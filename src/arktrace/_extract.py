@@ -624,13 +624,15 @@ def error_message(error: BaseException, capture_content: bool = True, cut: tuple
     return cut_credentials(message, cut)
 
 
+CREDENTIAL_REMOVED = "[credential removed]"
+
+
 def cut_credentials(text: str, cut: tuple[str, ...]) -> str:
     for value in cut:
         text = text.replace(value, CREDENTIAL_REMOVED)
     return text
 
 
-CREDENTIAL_REMOVED = "[credential removed]"
 # Request headers whose values say nothing secret: the HTTP basics, and what the SDKs send about
 # themselves (``X-Stainless-*``: language, versions, retry count) or to name one call. Every other
 # header value a request carried is cut from what the provider quotes back: a deny-list of secret
