@@ -198,26 +198,34 @@ def run(op: Operation, client: Any, server: Any, outcome: str, stream: bool) -> 
     create = op.resource(client).create
     call = dict(args, extra_headers=EXTRA_HEADERS, extra_query=EXTRA_QUERY, extra_body=EXTRA_BODY)
     message = quoted_request({**args, "extra_body": EXTRA_BODY})
-    if outcome == "provider error":
-        server.send_next({"error": {"code": "InvalidParameter", "message": message}}, status=400)
-        with pytest.raises(openai.BadRequestError):
+    if outcome in ("provider error", "path echo", "magic error"):
+        if outcome == "provider error":
+            server.send_next({"error": {"code": "InvalidParameter", "message": message}}, status=400)
+        elif outcome == "path echo":  # ModelArk quotes an unknown action's path, query string included
+            server.fail_next(404, "InvalidAction")
+        else:
+            call["model"] = "ep-error-429"  # the server's magic model: its own error, no quote
+        with pytest.raises(openai.APIStatusError):
             create(**call)
         return
     if outcome == "mid-stream error":
         server.send_next(events=mid_stream_events(op, message), done=False)
+    elif outcome == "magic mid-stream error":
+        call["model"] = "ep-error-midstream"
     result = create(**call)
     if stream:
         try:
             for _ in result:
                 pass
         except openai.APIError:
-            assert outcome == "mid-stream error"
+            assert outcome != "success"
 
 
 def outcomes(op: Operation) -> list[tuple[str, bool]]:
-    runs = [("success", False), ("provider error", False)]
+    runs = [("success", False), ("provider error", False), ("path echo", False), ("magic error", False)]
     if op.streams:
         runs += [("success", True), ("provider error", True), ("mid-stream error", True)]
+        runs += [("magic mid-stream error", True)]
     return runs
 
 
@@ -256,9 +264,12 @@ def test_no_canary_leaves(op: Operation, capture: bool, server: Any, provider: A
         text = span.to_json()
         for leak in leaks:
             assert leak not in text, (outcome, stream, _where(span, leak))
-        if capture and outcome != "success":  # the provider's message is kept, credentials cut
-            message = span.events[0].attributes["exception.message"]
+        message = span.events[0].attributes["exception.message"] if span.events else ""
+        if capture and outcome in ("provider error", "mid-stream error"):  # kept, credentials cut
             assert CANARY in message and "[credential removed]" in message, message
+        if capture and outcome == "path echo":
+            assert "/completions?" in message or "/responses?" in message or "/embeddings?" in message
+            assert "[credential removed]" in message, message
     for leak in leaks:
         assert leak not in caplog.text
     if capture:  # the control: what capture on records does hold the canaries
