@@ -476,3 +476,34 @@ def test_capture_off_records_only_known_safe_parameter_values(server: Any, provi
     }
     assert "gen_ai.request.stop_sequences" not in chat.attributes
     assert "openai.request.service_tier" not in chat.attributes
+
+
+def test_credentials_to_cut_are_every_non_public_value_of_eight_characters_or_more() -> None:
+    from types import SimpleNamespace
+
+    from arktrace._extract import credentials_sent
+
+    client = SimpleNamespace(
+        api_key="sk-12345678",
+        default_headers={
+            "User-Agent": "OpenAI/Python 3.63.0",
+            "X-Stainless-Os": "Linux-x86_64",
+            "X-Org": "org-abcdefgh",
+        },
+        default_query={"api-version": "2024-10-21", "api-key": "azure+key/0=="},
+    )
+    kwargs = {
+        "extra_headers": {"X-Short": "short12", "Authorization": "Basic dXNlcjpwYXNz"},
+        "extra_query": {"k": ["a-1234567", 5]},
+    }
+    cut = credentials_sent(ValueError("no request here"), client, kwargs)
+    assert set(cut) == {
+        "sk-12345678",
+        "org-abcdefgh",
+        "azure+key/0==",
+        "azure%2Bkey%2F0%3D%3D",  # as a URL carries it
+        "Basic dXNlcjpwYXNz",
+        "dXNlcjpwYXNz",  # the token without its scheme
+        "a-1234567",
+    }  # public headers, api-version and the 7-character value are left
+    assert cut[0] == "azure%2Bkey%2F0%3D%3D"  # longest first: a value inside another is cut with it
