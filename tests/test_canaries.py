@@ -1,11 +1,13 @@
 """Canaries in every request parameter: what the span, its events and arktrace's log may carry.
 
-Every traced operation is called with a canary in every parameter the installed SDK's ``create()``
-accepts (read from its signature, so a parameter a new SDK release adds is covered the day it
-ships), and with credentials in the client's key, default headers and query and the call's extra
-headers and query, against the bundled server: succeeding, failing with a provider error that quotes
-the whole request back, and failing mid-stream the same way. With content capture off, no canary
-may appear in any attribute, event, status or log line; with it on, no credential may.
+Every traced operation, sync and async, is called with a canary in every parameter the installed
+SDK's ``create()`` accepts (read from its signature, so a parameter a new SDK release adds is covered
+the day it ships), and with credentials in the client's key, default headers and query and the
+call's extra headers and query, against the bundled server: succeeding, failing with a provider
+error that quotes the whole request back, with ModelArk's echo of the path and query, with the
+server's magic error models, and failing mid-stream (quoting, and the magic mid-stream model). With
+content capture off, no canary may appear in any attribute, event, status or log line; with it on,
+no credential may.
 """
 
 from __future__ import annotations
@@ -193,29 +195,51 @@ def mid_stream_events(op: Operation, message: str) -> list[str]:
     return [json.dumps(first), json.dumps({"error": {"code": "InternalServiceError", "message": message}})]
 
 
-def run(op: Operation, client: Any, server: Any, outcome: str, stream: bool) -> None:
+def prepare(op: Operation, server: Any, outcome: str, stream: bool) -> tuple[dict[str, Any], bool]:
+    """The call's arguments, with the server primed for ``outcome``; whether the call itself raises."""
     args = op.arguments(stream)
-    create = op.resource(client).create
     call = dict(args, extra_headers=EXTRA_HEADERS, extra_query=EXTRA_QUERY, extra_body=EXTRA_BODY)
     message = quoted_request({**args, "extra_body": EXTRA_BODY})
-    if outcome in ("provider error", "path echo", "magic error"):
-        if outcome == "provider error":
-            server.send_next({"error": {"code": "InvalidParameter", "message": message}}, status=400)
-        elif outcome == "path echo":  # ModelArk quotes an unknown action's path, query string included
-            server.fail_next(404, "InvalidAction")
-        else:
-            call["model"] = "ep-error-429"  # the server's magic model: its own error, no quote
-        with pytest.raises(openai.APIStatusError):
-            create(**call)
-        return
-    if outcome == "mid-stream error":
+    if outcome == "provider error":
+        server.send_next({"error": {"code": "InvalidParameter", "message": message}}, status=400)
+    elif outcome == "path echo":  # ModelArk quotes an unknown action's path, query string included
+        server.fail_next(404, "InvalidAction")
+    elif outcome == "magic error":
+        call["model"] = "ep-error-429"  # the server's magic model: its own error, no quote
+    elif outcome == "mid-stream error":
         server.send_next(events=mid_stream_events(op, message), done=False)
     elif outcome == "magic mid-stream error":
         call["model"] = "ep-error-midstream"
+    return call, outcome in ("provider error", "path echo", "magic error")
+
+
+def run(op: Operation, client: Any, server: Any, outcome: str, stream: bool) -> None:
+    call, raises = prepare(op, server, outcome, stream)
+    create = op.resource(client).create
+    if raises:
+        with pytest.raises(openai.APIStatusError):
+            create(**call)
+        return
     result = create(**call)
     if stream:
         try:
             for _ in result:
+                pass
+        except openai.APIError:
+            assert outcome != "success"
+
+
+async def run_async(op: Operation, client: Any, server: Any, outcome: str, stream: bool) -> None:
+    call, raises = prepare(op, server, outcome, stream)
+    create = op.resource(client).create
+    if raises:
+        with pytest.raises(openai.APIStatusError):
+            await create(**call)
+        return
+    result = await create(**call)
+    if stream:
+        try:
+            async for _ in result:
                 pass
         except openai.APIError:
             assert outcome != "success"
@@ -229,9 +253,12 @@ def outcomes(op: Operation) -> list[tuple[str, bool]]:
     return runs
 
 
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("capture", [False, True], ids=["capture-off", "capture-on"])
 @pytest.mark.parametrize("op", OPERATIONS, ids=[op.name for op in OPERATIONS])
-def test_no_canary_leaves(op: Operation, capture: bool, server: Any, provider: Any, caplog: Any) -> None:
+async def test_no_canary_leaves(
+    op: Operation, capture: bool, aio: bool, server: Any, provider: Any, caplog: Any
+) -> None:
     if op.name == "responses" and not hasattr(openai.OpenAI, "responses"):
         pytest.skip("this openai release has no Responses API")
     caplog.set_level(logging.DEBUG, logger="arktrace")
@@ -240,16 +267,22 @@ def test_no_canary_leaves(op: Operation, capture: bool, server: Any, provider: A
     arktrace.uninstrument()
     arktrace.instrument(tracer_provider=provider, capture_content=capture)
     runs = outcomes(op)
+    options = dict(
+        api_key=API_KEY,
+        base_url=server.base_url,
+        max_retries=0,
+        default_headers=DEFAULT_HEADERS,
+        default_query=DEFAULT_QUERY,
+    )
     try:
-        with openai.OpenAI(
-            api_key=API_KEY,
-            base_url=server.base_url,
-            max_retries=0,
-            default_headers=DEFAULT_HEADERS,
-            default_query=DEFAULT_QUERY,
-        ) as client:
-            for outcome, stream in runs:
-                run(op, client, server, outcome, stream)
+        if aio:
+            async with openai.AsyncOpenAI(**options) as aclient:
+                for outcome, stream in runs:
+                    await run_async(op, aclient, server, outcome, stream)
+        else:
+            with openai.OpenAI(**options) as client:
+                for outcome, stream in runs:
+                    run(op, client, server, outcome, stream)
     finally:
         arktrace.uninstrument()
 
