@@ -15,7 +15,10 @@ from typing import Any
 
 import openai
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import arktrace
 from arktrace._check import run_check
 from arktrace._setup import flush, init, shutdown
 from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
@@ -218,6 +221,93 @@ def test_a_key_the_provider_quotes_back_is_cut_from_the_error(traced: OTLPReceiv
     assert b"Incorrect API key provided" in exported_bytes(traced)  # the rest of the message is kept
 
 
+# What a request carries that a provider or gateway may quote back in an error: the API key, header
+# values (a gateway's own key names, a bearer token in another header) and query values (Azure-style
+# `?api-key=`, a signature with characters a URL escapes).
+QUOTED_KEY = "sk-canary-quoted-key-51f0a2"
+QUOTED_HEADERS = {
+    "Ocp-Apim-Subscription-Key": "apim-canary-default-7c1d",
+    "X-Gateway-Auth": "Bearer gw-canary-93aa",
+}
+QUOTED_QUERY = {"api-key": "azq-canary-query-2b6e"}
+EXTRA_HEADERS = {"X-Extra-Token": "xh-canary-extra-4d0c"}
+EXTRA_QUERY = {"sig": "sig+canary/extra=5e1f"}
+QUOTED_SECRETS = (
+    QUOTED_KEY,
+    *QUOTED_HEADERS.values(),
+    "gw-canary-93aa",
+    *QUOTED_QUERY.values(),
+    *EXTRA_HEADERS.values(),
+    *EXTRA_QUERY.values(),
+    "sig%2Bcanary%2Fextra%3D5e1f",
+)
+
+
+def quoting_gateway_error() -> dict[str, Any]:
+    """A 401 from a gateway that quotes the request's credentials back, as some do."""
+    headers = " ".join(f"{k.lower()}={v}" for k, v in {**QUOTED_HEADERS, **EXTRA_HEADERS}.items())
+    message = f"Unauthorized: authorization=Bearer {QUOTED_KEY} {headers}"
+    return {"error": {"message": message, "code": "AuthenticationError"}}
+
+
+@pytest.mark.parametrize("capture", [True, False], ids=["capture-on", "capture-off"])
+async def test_every_credential_the_provider_quotes_back_is_cut(
+    server: Any, provider: Any, capture: bool
+) -> None:
+    """Whatever the openai version keeps in its error (3.63 drops the request's Authorization header),
+    the key, every non-public header value and every query value the request carried are cut from
+    the status, the exception event and every other attribute; the caller's exception is untouched."""
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, capture_content=capture)
+    options = dict(
+        api_key=QUOTED_KEY,
+        base_url=server.base_url,
+        max_retries=0,
+        default_headers=QUOTED_HEADERS,
+        default_query=QUOTED_QUERY,
+    )
+    call = dict(
+        model=ENDPOINT,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers=EXTRA_HEADERS,
+        extra_query=EXTRA_QUERY,
+    )
+    try:
+        with openai.OpenAI(**options) as client:
+            for stream in (False, True):
+                server.send_next(quoting_gateway_error(), status=401)
+                with pytest.raises(openai.AuthenticationError, match=QUOTED_KEY):
+                    client.chat.completions.create(stream=stream, **call)
+                # ModelArk quotes the path of an unknown action, query string included.
+                server.fail_next(404, "InvalidAction")
+                with pytest.raises(openai.NotFoundError, match=QUOTED_QUERY["api-key"]):
+                    client.chat.completions.create(stream=stream, **call)
+        async with openai.AsyncOpenAI(**options) as aclient:
+            server.send_next(quoting_gateway_error(), status=401)
+            with pytest.raises(openai.AuthenticationError):
+                await aclient.chat.completions.create(**call)
+    finally:
+        arktrace.uninstrument()
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 5
+    sent = server.requests[0].headers  # the values did go to the provider
+    assert sent["ocp-apim-subscription-key"] == QUOTED_HEADERS["Ocp-Apim-Subscription-Key"]
+    for span in spans:
+        text = span.to_json()
+        for secret in QUOTED_SECRETS:
+            assert secret not in text, (secret, span.status.description)
+        (event,) = span.events
+        if capture:  # the message is recorded, with each credential replaced and the rest kept
+            assert "[credential removed]" in span.status.description
+            assert "[credential removed]" in event.attributes["exception.message"]
+            assert "[credential removed]" in event.attributes["exception.stacktrace"]
+            assert span.status.description.count("[credential removed]") >= 2, span.status.description
+        else:
+            assert "message not recorded" in span.status.description
+
+
 def test_check_output_shows_no_secret(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setenv("ARK_API_KEY", API_KEY)
@@ -264,3 +354,156 @@ def test_data_urls_never_recorded_in_full(traced: OTLPReceiver, server: Any) -> 
     chat = next(s for s in spans if s.attributes["gen_ai.operation.name"] == "chat")
     shown = chat.attributes["llm.input_messages.0.message.contents.1.message_content.image.image.url"]
     assert shown.startswith("data:image/png;base64,<") and "omitted" in shown
+
+
+needs_responses = pytest.mark.skipif(
+    not hasattr(openai.OpenAI, "responses"), reason="this openai release has no Responses API"
+)
+
+
+@needs_responses
+def test_capture_off_records_no_failure_message_of_the_responses_api(server: Any, provider: Any) -> None:
+    """A failure the Responses API reports with HTTP 200 (a stream's `error` event, a `response.failed`
+    event, a `status: failed` answer) takes the path of every provider error: its message may quote
+    the input, so with capture off only its code is recorded."""
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, capture_content=False)
+    said = f"cannot answer about {CANARY}"
+    head = {"id": "resp_1", "object": "response", "created_at": 1, "model": "seed-1-8-251228", "output": []}
+    failed = {**head, "status": "failed", "error": {"code": "server_error", "message": said}}
+    try:
+        with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
+            server.send_next(failed)
+            assert client.responses.create(model=ENDPOINT, input="hi").status == "failed"
+            created = {
+                "type": "response.created",
+                "sequence_number": 0,
+                "response": {**head, "status": "in_progress"},
+            }
+            for last in (
+                {"type": "response.failed", "sequence_number": 1, "response": failed},
+                {
+                    "type": "error",
+                    "sequence_number": 1,
+                    "code": "server_error",
+                    "message": said,
+                    "param": None,
+                },
+            ):
+                server.send_next(events=[json.dumps(created), json.dumps(last)])
+                events = list(client.responses.create(model=ENDPOINT, input="hi", stream=True))
+                assert said in json.dumps([e.model_dump() for e in events])  # the caller still gets it
+    finally:
+        arktrace.uninstrument()
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 3
+    for span in spans:
+        assert CANARY not in span.to_json()
+        assert span.attributes["error.type"] == "server_error"
+        expected = (
+            "ReportedFailure: provider error server_error (message not recorded: content capture is off)"
+        )
+        assert span.status.description == expected
+
+
+@needs_responses
+def test_capture_off_records_only_known_safe_parameter_values(server: Any, provider: Any) -> None:
+    """With capture off `llm.invocation_parameters` keeps the values of an allow-list of parameters
+    (numbers, switches, fixed words); every other argument, and every field of a kept one that is
+    not on the list (a JSON schema's name, a forced function's name), is there by name only."""
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider, capture_content=False)
+    schema = {"type": "object", "properties": {"diagnosis": {"type": "string", "description": CANARY}}}
+    tool = {"type": "function", "name": CANARY, "parameters": {"type": "object", "properties": {}}}
+    try:
+        with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
+            client.responses.create(
+                model=ENDPOINT,
+                input="hi",
+                text={
+                    "format": {"type": "json_schema", "name": CANARY, "schema": schema},
+                    "verbosity": "low",
+                },
+                tools=[tool],
+                tool_choice={"type": "function", "name": CANARY},
+                reasoning={"effort": "low"},
+                temperature=0.5,
+                max_output_tokens=64,
+                metadata={"case": CANARY},
+                user=CANARY,
+                service_tier="auto",
+            )
+            client.chat.completions.create(
+                model=ENDPOINT,
+                messages=[{"role": "user", "content": "hi"}],
+                stop=["END", CANARY],
+                service_tier=CANARY,
+                seed=7,
+                extra_body={"thinking": {"type": "disabled"}, "tag": CANARY},
+            )
+    finally:
+        arktrace.uninstrument()
+    responses, chat = exporter.get_finished_spans()
+    for span in (responses, chat):
+        assert CANARY not in span.to_json()
+    assert json.loads(responses.attributes["llm.invocation_parameters"]) == {
+        "model": ENDPOINT,
+        "text": {
+            "format": {"type": "json_schema"},
+            "verbosity": "low",
+        },
+        "tools": "<not recorded>",
+        "tool_choice": {"type": "function"},
+        "reasoning": {"effort": "low"},
+        "temperature": 0.5,
+        "max_output_tokens": 64,
+        "metadata": "<not recorded>",
+        "user": "<not recorded>",
+        "service_tier": "auto",
+    }
+    assert responses.attributes["gen_ai.output.type"] == "json"
+    assert json.loads(chat.attributes["llm.invocation_parameters"]) == {
+        "model": ENDPOINT,
+        "stop": "<not recorded: 2>",
+        "service_tier": "<not recorded>",  # not one of the tiers: the application's own text
+        "seed": 7,
+        "thinking": {"type": "disabled"},
+        "tag": "<not recorded>",
+    }
+    assert "gen_ai.request.stop_sequences" not in chat.attributes
+    assert "openai.request.service_tier" not in chat.attributes
+
+
+def test_credentials_to_cut_are_every_non_public_value_of_eight_characters_or_more() -> None:
+    from types import SimpleNamespace
+
+    from arktrace._extract import credentials_sent
+
+    client = SimpleNamespace(
+        api_key="sk-12345678",
+        default_headers={
+            "User-Agent": "OpenAI/Python 3.63.0",
+            "X-Stainless-Os": "Linux-x86_64",
+            "X-Org": "org-abcdefgh",
+        },
+        default_query={"api-version": "2024-10-21", "api-key": "azure+key/0=="},
+    )
+    kwargs = {
+        "extra_headers": {"X-Short": "short12", "Authorization": "Basic dXNlcjpwYXNz"},
+        "extra_query": {"k": ["a-1234567", 5]},
+    }
+    cut = credentials_sent(ValueError("no request here"), client, kwargs)
+    assert set(cut) == {
+        "sk-12345678",
+        "org-abcdefgh",
+        "azure+key/0==",
+        "azure%2Bkey%2F0%3D%3D",  # as a URL carries it
+        "Basic dXNlcjpwYXNz",
+        "dXNlcjpwYXNz",  # the token without its scheme
+        "a-1234567",
+    }  # public headers, api-version and the 7-character value are left
+    assert cut[0] == "azure%2Bkey%2F0%3D%3D"  # longest first: a value inside another is cut with it

@@ -29,9 +29,8 @@ from ._extract import (
     EMBEDDINGS,
     Operation,
     error_attributes,
-    error_description,
+    error_record,
     error_type,
-    exception_attributes,
     request_attributes,
     request_id_attributes,
     response_attributes,
@@ -63,9 +62,11 @@ class Call:
     __slots__ = (
         "__weakref__",
         "args",
+        "client",
         "endpoint",
         "headers",
         "id_header",
+        "kwargs",
         "op",
         "open",
         "raw_mode",
@@ -85,8 +86,12 @@ class Call:
         kwargs: dict[str, Any],
         endpoint: Endpoint,
         id_header: str = "x-request-id",
+        client: Any = None,
     ) -> None:
         self.recorder = recorder
+        # Kept for an error only: what the request carried, to cut from a provider's message.
+        self.client = client
+        self.kwargs = kwargs
         self.op = op
         self.endpoint = endpoint
         self.id_header = id_header  # which response header the SDK's parsed ``_request_id`` holds
@@ -241,10 +246,9 @@ class Call:
                     all_attrs.update(error_attributes(error))
                 write_attributes(span, all_attrs)
                 if error is not None:
-                    settings = self.recorder.settings
-                    span.record_exception(error, attributes=exception_attributes(error, settings))
-                    description = error_description(error, settings.capture_content)
-                    span.set_status(Status(StatusCode.ERROR, description))
+                    record = error_record(error, self.recorder.settings, self.client, self.kwargs)
+                    span.record_exception(error, attributes=record.event)
+                    span.set_status(Status(StatusCode.ERROR, record.description))
                 else:
                     span.set_status(_OK)
             self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)

@@ -82,9 +82,13 @@ def dump_model(dump: Any) -> Any:
     # A model the SDK built from a malformed body holds values of the wrong type: pydantic would warn
     # about each of them on stderr, in the application's output.
     try:
-        return dump(exclude_unset=True, warnings=False)
-    except TypeError:  # pydantic 1
-        return dump(exclude_unset=True)
+        try:
+            return dump(exclude_unset=True, warnings=False)
+        except TypeError:  # pydantic 1
+            return dump(exclude_unset=True)
+    except ValueError:  # a field named with a lone surrogate, which pydantic cannot encode: as it is
+        model = dump.__self__
+        return {**vars(model), **(getattr(model, "__pydantic_extra__", None) or {})}
 
 
 def _json_default(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import traceback
 from typing import Any, NamedTuple
+from urllib.parse import quote, quote_plus
 
 from ._content import (
     clean_json,
@@ -47,11 +48,100 @@ class Operation(NamedTuple):
     reported_failure: Any = None
     """A function of a complete response returning the failure it reports despite HTTP 200, or None
     (None: this operation's answers cannot report one)."""
+    safe_arguments: Any = None
+    """The request arguments whose values are recorded with content capture off, each with the shape
+    its value must have (see :func:`_safe_value`); every other argument is recorded by name only."""
 
 
-CHAT = Operation("chat", "LLM", "messages", stream_state=ChatStreamState)
-TEXT_COMPLETION = Operation("text_completion", "LLM", "prompt", stream_state=CompletionStreamState)
-EMBEDDINGS = Operation("embeddings", "EMBEDDING", "input", include_usage=False)
+# With content capture off, `llm.invocation_parameters` keeps only values known to carry nothing the
+# application wrote: numbers and switches, and words from a fixed vocabulary. An allow-list, because
+# every SDK release adds arguments (a JSON schema in `text.format`, a function name in `tool_choice`)
+# that a list of private ones would let through until someone noticed.
+NOT_RECORDED = "<not recorded>"
+_SCALAR = "scalar"  # a number, a boolean or null: never text
+_TEXT = "text"  # any string: the model (an endpoint id), ids the provider made
+_COUNT = "count"  # how many, not what: stop sequences
+
+
+def _words(*words: str) -> frozenset[str]:
+    return frozenset(words)
+
+
+_SERVICE_TIERS = _words("auto", "default", "flex", "scale", "priority")
+_ENCODINGS = _words("float", "base64")
+_EFFORTS = _words("none", "minimal", "low", "medium", "high", "xhigh")
+_VERBOSITY = _words("low", "medium", "high")
+_FORMAT_TYPE = {"type": _words("text", "json_object", "json_schema")}
+_THINKING = {"type": _words("enabled", "disabled", "auto")}  # ModelArk's switch, in extra_body
+_TOOL_TYPES = _words(
+    "function",
+    "custom",
+    "allowed_tools",
+    "mcp",
+    "file_search",
+    "web_search",
+    "web_search_preview",
+    "computer_use_preview",
+    "code_interpreter",
+    "image_generation",
+)
+# "none" / "auto" / "required", or an object whose `type` is kept and function name is not.
+_TOOL_CHOICE = (_words("none", "auto", "required"), {"type": _TOOL_TYPES, "mode": _words("auto", "required")})
+_SAMPLING = {
+    "model": _TEXT,
+    "stream": _SCALAR,
+    "stream_options": {
+        "include_usage": _SCALAR,
+        "include_obfuscation": _SCALAR,
+        "chunk_include_usage": _SCALAR,
+    },
+    "temperature": _SCALAR,
+    "top_p": _SCALAR,
+    "seed": _SCALAR,
+    "n": _SCALAR,
+    "frequency_penalty": _SCALAR,
+    "presence_penalty": _SCALAR,
+    "max_tokens": _SCALAR,
+    "stop": _COUNT,
+    "logprobs": _SCALAR,
+    "top_logprobs": _SCALAR,
+    "service_tier": _SERVICE_TIERS,
+    "store": _SCALAR,
+}
+_CHAT_SAFE = {
+    **_SAMPLING,
+    "max_completion_tokens": _SCALAR,
+    "parallel_tool_calls": _SCALAR,
+    "reasoning_effort": _EFFORTS,
+    "verbosity": _VERBOSITY,
+    "modalities": [_words("text", "audio")],
+    "response_format": _FORMAT_TYPE,
+    "tool_choice": _TOOL_CHOICE,
+    "thinking": _THINKING,
+    "context_id": _TEXT,  # an Ark context cache's id, made by the provider
+}
+_COMPLETION_SAFE = {**_SAMPLING, "best_of": _SCALAR, "echo": _SCALAR}
+_EMBEDDINGS_SAFE = {"model": _TEXT, "encoding_format": _ENCODINGS, "dimensions": _SCALAR}
+_RESPONSES_SAFE = {
+    **_SAMPLING,
+    "max_output_tokens": _SCALAR,
+    "max_tool_calls": _SCALAR,
+    "parallel_tool_calls": _SCALAR,
+    "background": _SCALAR,
+    "reasoning": {"effort": _EFFORTS, "summary": _words("auto", "concise", "detailed")},
+    "truncation": _words("auto", "disabled"),
+    "text": {"format": _FORMAT_TYPE, "verbosity": _VERBOSITY},
+    "tool_choice": _TOOL_CHOICE,
+    "thinking": _THINKING,
+}
+
+CHAT = Operation("chat", "LLM", "messages", stream_state=ChatStreamState, safe_arguments=_CHAT_SAFE)
+TEXT_COMPLETION = Operation(
+    "text_completion", "LLM", "prompt", stream_state=CompletionStreamState, safe_arguments=_COMPLETION_SAFE
+)
+EMBEDDINGS = Operation(
+    "embeddings", "EMBEDDING", "input", include_usage=False, safe_arguments=_EMBEDDINGS_SAFE
+)
 # GenAI names a Responses call `chat`, as a chat completion; `openai.api.type` tells the two apart.
 RESPONSES = Operation(
     "chat",
@@ -60,17 +150,19 @@ RESPONSES = Operation(
     include_usage=False,
     stream_state=ResponsesStreamState,
     reported_failure=reported_failure,
+    safe_arguments=_RESPONSES_SAFE,
 )
 
 # Request arguments that shape the HTTP request rather than the model call: never recorded.
 _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
-# Request arguments that carry user content: recorded only with content capture on.
+# Request arguments that carry user content: recorded only with content capture on, and then in
+# `input.value` and the message and tool attributes rather than in `llm.invocation_parameters`.
 _CONTENT_ARGS = frozenset(
     {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions"}
 )
-# With content capture off, also kept out of llm.invocation_parameters: a JSON schema's names and
-# descriptions are written by the application like a tool definition's.
-_PRIVATE_ARGS = _CONTENT_ARGS | {"response_format"}
+# The request arguments that say what the content is, left out of `llm.invocation_parameters` with
+# capture off too (every call has them: their names would say nothing).
+_REQUEST_CONTENT = frozenset({"messages", "prompt", "input", "instructions"})
 _MAX_COUNT = 2**63 - 1  # OTLP integers are 64-bit: a larger one would fail the whole export batch
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 
@@ -130,11 +222,12 @@ def request_attributes(
     if endpoint.port:
         attrs["server.port"] = endpoint.port
 
+    capture = settings.capture_content
     for arg, key in _GENAI_REQUEST_SCALARS:
         value = args.get(arg)
         if isinstance(value, float) or (type(value) is int and abs(value) <= _MAX_COUNT):
             attrs[key] = value
-    stop = args.get("stop")
+    stop = args.get("stop") if capture else None  # the application's text: counted only, below
     if isinstance(stop, str):
         attrs["gen_ai.request.stop_sequences"] = (stop,)
     elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
@@ -150,22 +243,64 @@ def request_attributes(
     if output_type:
         attrs["gen_ai.output.type"] = output_type
     encoding = args.get("encoding_format")
-    if isinstance(encoding, str):
+    if isinstance(encoding, str) and (capture or encoding in _ENCODINGS):
         attrs["gen_ai.request.encoding_formats"] = (encoding,)
     dimensions = args.get("dimensions")
     if type(dimensions) is int and 0 <= dimensions <= _MAX_COUNT:
         attrs["gen_ai.embeddings.dimension.count"] = dimensions
     tier = args.get("service_tier")
-    if isinstance(tier, str):
+    if isinstance(tier, str) and (capture or tier in _SERVICE_TIERS):
         attrs["openai.request.service_tier"] = tier
 
-    private = _CONTENT_ARGS if settings.capture_content else _PRIVATE_ARGS
-    params = {k: v for k, v in args.items() if k not in private}
+    if capture:
+        params = {k: v for k, v in args.items() if k not in _CONTENT_ARGS}
+    else:
+        safe = op.safe_arguments or {}
+        params = {k: _safe_value(v, safe.get(k)) for k, v in args.items() if k not in _REQUEST_CONTENT}
     attrs["llm.invocation_parameters"] = to_json(params)
 
-    if settings.capture_content:
+    if capture:
         attrs.update(_request_content(op, args, settings))
     return attrs
+
+
+def _safe_value(value: Any, shape: Any) -> Any:
+    """``value`` if it has the ``shape`` an allow-list gives it, else :data:`NOT_RECORDED`.
+
+    A shape is :data:`_SCALAR`, :data:`_TEXT`, :data:`_COUNT`, a set of words, a dict of the shapes
+    of an object's fields (others left out), a one-element list (every item has that shape) or a
+    tuple of alternatives. None (no shape): the argument is not on the list.
+    """
+    if shape is None:
+        return NOT_RECORDED
+    if shape is _SCALAR:
+        return value if value is None or isinstance(value, (bool, int, float)) else NOT_RECORDED
+    if shape is _TEXT:
+        return value if isinstance(value, str) else NOT_RECORDED
+    if shape is _COUNT:
+        count = 1 if isinstance(value, str) else len(value) if isinstance(value, (list, tuple)) else None
+        return f"<not recorded: {count}>" if count is not None else NOT_RECORDED
+    if isinstance(shape, frozenset):
+        return value if isinstance(value, str) and value in shape else NOT_RECORDED
+    if isinstance(shape, tuple):
+        for alternative in shape:
+            safe = _safe_value(value, alternative)
+            if safe is not NOT_RECORDED:
+                return safe
+        return NOT_RECORDED
+    if isinstance(shape, list):
+        if not isinstance(value, (list, tuple)):
+            return NOT_RECORDED
+        return [_safe_value(item, shape[0]) for item in value]
+    if isinstance(value, dict):
+        fields = value
+    elif hasattr(value, "__pydantic_extra__") and not isinstance(value, type):  # an SDK model
+        fields = fields_of(value)
+    else:
+        return NOT_RECORDED
+    # Fields off the list are left out, names too: inside an object they may be the application's
+    # own (a schema's properties), where an argument's name is the API's.
+    return {k: _safe_value(v, shape[k]) for k, v in fields.items() if k in shape}
 
 
 def _output_type(response_format: Any) -> str | None:
@@ -463,22 +598,19 @@ def error_attributes(error: BaseException) -> dict[str, Any]:
     return attrs
 
 
-def error_description(error: BaseException, capture_content: bool = True) -> str:
-    message = error_message(error, capture_content)
-    name = type(error).__qualname__
-    return exportable(truncate(f"{name}: {message}" if message else name, 1024))
-
-
 def echoes_content(error: BaseException) -> bool:
     """Whether the error's message came from the provider's answer, which may quote the request.
 
-    SDK errors built from a response carry its parsed ``body``; connection errors, timeouts and
-    the application's own exceptions do not, and their messages never hold the request's content.
+    SDK errors built from a response carry its parsed ``body``, and so does a failure the Responses
+    API reports with HTTP 200 (:class:`~arktrace._responses.ReportedFailure`); connection errors,
+    timeouts and the application's own exceptions do not, and their messages never hold the
+    request's content.
     """
     return getattr(error, "body", None) is not None
 
 
-def error_message(error: BaseException, capture_content: bool = True) -> str:
+def error_message(error: BaseException, capture_content: bool = True, cut: tuple[str, ...] = ()) -> str:
+    """The message to record: the provider's only with content capture on, and never a value in ``cut``."""
     if not capture_content and echoes_content(error):
         status = getattr(error, "status_code", None)
         code = getattr(error, "code", None)
@@ -489,46 +621,144 @@ def error_message(error: BaseException, capture_content: bool = True) -> str:
         message = str(error)
     except Exception:  # an exception class whose __str__ fails
         return ""
-    for credential in _credentials_sent(error):
-        message = message.replace(credential, "[credential removed]")
-    return message
+    return cut_credentials(message, cut)
 
 
-# Headers that carry the API key: Bearer (openai, ModelArk, the Ark SDKs), Azure's and others' own.
-_CREDENTIAL_HEADERS = ("authorization", "api-key", "x-api-key")
+CREDENTIAL_REMOVED = "[credential removed]"
 
 
-def _credentials_sent(error: BaseException) -> list[str]:
-    """The credentials the failed request carried, read from the request the SDK's error holds.
+def cut_credentials(text: str, cut: tuple[str, ...]) -> str:
+    for value in cut:
+        text = text.replace(value, CREDENTIAL_REMOVED)
+    return text
 
-    A provider may quote the key it refused ("Incorrect API key provided: sk-…"); content capture
-    does not make a key content. Read on the error path only, so no successful call pays for it.
-    Values shorter than 8 characters are left alone: cutting them would mangle ordinary words.
+
+# Request headers whose values say nothing secret: the HTTP basics, and what the SDKs send about
+# themselves (``X-Stainless-*``: language, versions, retry count) or to name one call. Every other
+# header value a request carried is cut from what the provider quotes back: a deny-list of secret
+# names misses every gateway's own (``Ocp-Apim-Subscription-Key``, ``X-Portkey-Api-Key``, ...).
+_PUBLIC_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "idempotency-key",
+        "openai-beta",
+        "user-agent",
+        "x-client-request-id",
+    }
+)
+_PUBLIC_HEADER_PREFIX = "x-stainless-"
+_PUBLIC_QUERY = frozenset({"api-version"})  # Azure's API version: every other query value is cut
+# Shorter values are left: they cannot be told from the message's ordinary words ("true", "json",
+# "v1") and cutting them would garble it, while real credentials are far longer (OpenAI keys 51+
+# characters, ModelArk's 36, Azure's and APIM's 32).
+_MIN_CREDENTIAL = 8
+
+
+def credentials_sent(error: BaseException, client: Any = None, kwargs: Any = None) -> tuple[str, ...]:
+    """Every value the failed request carried that is not known to be public, longest first.
+
+    Read from public places that do not change with the SDK's version: the client's ``api_key``,
+    ``default_headers`` and ``default_query``, the call's ``extra_headers`` and ``extra_query``,
+    and the request the SDK's error holds where it still does (openai >= 3.63 removes its
+    ``Authorization`` and ``api-key`` headers, which ``api_key`` covers). A provider may quote the
+    request back ("Incorrect API key provided: sk-…", a gateway echoing the URL with its
+    ``?api-key=``); content capture does not make a credential content. Read on the error path
+    only, so no successful call pays for it.
     """
+    found: set[str] = set()
+    for name in ("api_key", "admin_api_key"):
+        _add(found, _read(client, name))
+    headers = (
+        _read(client, "default_headers"),
+        kwargs.get("extra_headers") if isinstance(kwargs, dict) else None,
+        _read(_read(error, "request"), "headers"),
+    )
+    for mapping in headers:
+        for name, value in _pairs(mapping):
+            if name not in _PUBLIC_HEADERS and not name.startswith(_PUBLIC_HEADER_PREFIX):
+                _add(found, value)
+                _add(found, value.partition(" ")[2].strip())  # "Bearer <key>", "Basic <token>"
+    queries = (
+        _read(client, "default_query"),
+        kwargs.get("extra_query") if isinstance(kwargs, dict) else None,
+        _read(_read(_read(error, "request"), "url"), "params"),
+    )
+    for mapping in queries:
+        for name, value in _pairs(mapping):
+            if name not in _PUBLIC_QUERY:
+                _add(found, value)
+                _add(found, quote(value, safe=""))  # as the URL a provider quotes back carries it
+                _add(found, quote_plus(value))
+    return tuple(sorted(found, key=len, reverse=True))  # "Bearer <key>" before "<key>"
+
+
+def _read(owner: Any, name: str) -> Any:
+    """``owner.name``, or None when it is missing or reading it fails (a property of some SDK)."""
+    if owner is None:
+        return None
     try:
-        headers = error.request.headers  # type: ignore[attr-defined]
-        found = []
-        for name in _CREDENTIAL_HEADERS:
-            value = headers.get(name)
-            if isinstance(value, str) and value:
-                found.append(value)
-                token = value.partition(" ")[2].strip()  # "Bearer <key>"
-                if token:
-                    found.append(token)
-        return [value for value in found if len(value) >= 8]
-    except Exception:  # not an SDK error, or one without a request
+        return getattr(owner, name, None)
+    except Exception:
+        return None
+
+
+def _pairs(mapping: Any) -> list[tuple[str, str]]:
+    """The (lower-case name, string value) pairs of a headers or query mapping; multi-valued
+    query parameters (httpx's ``QueryParams``, lists in ``extra_query``) give one pair per value."""
+    if mapping is None:
+        return []
+    try:
+        items = mapping.multi_items() if hasattr(mapping, "multi_items") else mapping.items()
+        pairs = []
+        for name, value in items:
+            if not isinstance(name, str):
+                continue
+            for one in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(one, str):
+                    pairs.append((name.lower(), one))
+        return pairs
+    except Exception:  # not a mapping after all
         return []
 
 
-def exception_attributes(error: BaseException, settings: Settings) -> dict[str, Any]:
-    """The ``exception`` event's attributes, written by arktrace rather than left to the SDK: the
-    message may be content (see :func:`echoes_content`), and must fit the value-length limit."""
+def _add(found: set[str], value: Any) -> None:
+    if isinstance(value, str) and len(value) >= _MIN_CREDENTIAL:
+        found.add(value)
+
+
+class ErrorRecord(NamedTuple):
+    description: str
+    """The span status's description."""
+    event: dict[str, Any]
+    """The ``exception`` event's attributes."""
+
+
+def error_record(
+    error: BaseException, settings: Settings, client: Any = None, kwargs: Any = None
+) -> ErrorRecord:
+    """What a failed call's span says of its error: status description and ``exception`` event.
+
+    Written by arktrace rather than left to the SDK: the message may be content (see
+    :func:`echoes_content`), may quote a credential the request carried (see
+    :func:`credentials_sent`; ``client`` and ``kwargs`` are the call's), and must fit the
+    value-length limit.
+    """
+    cut = credentials_sent(error, client, kwargs)
+    message = error_message(error, settings.capture_content, cut)
+    name = type(error).__qualname__
+    description = exportable(truncate(f"{name}: {message}" if message else name, 1024))
     limit = settings.max_value_length
-    message = error_message(error, settings.capture_content)
-    lines = traceback.format_tb(error.__traceback__)
-    lines.append(f"{type(error).__module__}.{type(error).__qualname__}: {message}\n")
-    return {
-        "exception.type": type(error).__qualname__,
+    # Source lines of the frames can hold a credential too (a header written into the call).
+    lines = [cut_credentials(line, cut) for line in traceback.format_tb(error.__traceback__)]
+    lines.append(f"{type(error).__module__}.{name}: {message}\n")
+    event = {
+        "exception.type": name,
         "exception.message": exportable(truncate(message, limit)),
         "exception.stacktrace": exportable(truncate("".join(lines), limit)),
     }
+    return ErrorRecord(description, event)

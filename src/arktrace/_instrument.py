@@ -279,7 +279,7 @@ def _make_wrapper(
             client = instance._client
             # openai clients expose base_url; the Ark SDK clients keep only _base_url
             base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
-            call = Call(state.recorder, op, kwargs, endpoint_for(base_url), id_header)
+            call = Call(state.recorder, op, kwargs, endpoint_for(base_url), id_header, client)
             return call, call.request_kwargs(kwargs)
         except Exception:
             report_fault("starting a span")

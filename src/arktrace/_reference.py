@@ -115,9 +115,10 @@ OPTIONS: tuple[Option, ...] = (
         _BOTH,
         ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ARKTRACE_CAPTURE_CONTENT"),
         "true",
-        "false: no message text, tool definitions or arguments, inputs or outputs on any span "
-        "(token counts and models stay; other arguments the caller sets, such as `stop`, `user`, "
-        "`metadata` and `extra_body` fields, stay in `llm.invocation_parameters`).",
+        "false: no message text, tool definitions or arguments, inputs or outputs, provider error "
+        "messages on any span (token counts and models stay); `llm.invocation_parameters` keeps the "
+        "values of known-safe arguments only (numbers, switches, fixed words), the others by name "
+        "(see docs/privacy.md).",
     ),
     Option(
         "max_value_length",

@@ -34,6 +34,9 @@ class ReportedFailure(Exception):
         super().__init__(message or code or "the provider reported a failure")
         self.code = code
         self.error_type = code  # the provider's code is the error's type: a class name would say nothing
+        # The provider's error object, as the SDK's errors built from an answer keep it: its message
+        # may quote the request, so it takes the same path as theirs (not recorded with capture off).
+        self.body = {"code": code, "message": message}
 
 
 def reported_failure(response: Any, failed: bool = False) -> ReportedFailure | None:
