@@ -28,9 +28,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Callable
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from arktrace._errors import ConfigError, mask_secret
+from arktrace._redact import MASK, url_secrets
 
 __all__ = [
     "BACKEND_NAMES",
@@ -42,7 +43,9 @@ __all__ = [
     "env_flag",
     "exporter_headers",
     "parse_backend_names",
+    "parse_otlp_headers",
     "resolve_backends",
+    "shown_headers",
     "summarize",
 ]
 
@@ -101,8 +104,13 @@ class BackendConfig:
         return replace(self, headers=headers, mlflow_experiment_name=None)
 
     def secrets(self) -> list[str]:
-        """Every header value that must never appear in anything printed or logged."""
-        found = []
+        """Every header value, URL password and query value that must never appear in anything printed or
+        logged."""
+        found = [
+            secret
+            for url in (self.traces_endpoint, self.metrics_endpoint, self.tracking_uri)
+            for secret in url_secrets(url)
+        ]
         for headers in (self.headers, self.metrics_headers or {}):
             for key, value in headers.items():
                 if key not in _PUBLIC_HEADERS and value:
@@ -140,20 +148,23 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
 
 
 def display_url(url: str) -> str:
-    """A URL for logs: a password in the user-info part and the query string are masked."""
+    """A URL for logs: a password or token in the user-info part, the query and the fragment are masked."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    netloc = parts.netloc
-    if "@" not in netloc and not parts.query:
+    netloc, path = parts.netloc, parts.path
+    if "@" not in netloc and "@" not in path and not parts.query and not parts.fragment:
         return url
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         user = userinfo.partition(":")[0]
-        netloc = f"{user}:****@{hostport}" if ":" in userinfo else f"****@{hostport}"
-    query = "****" if parts.query else ""
-    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, ""))
+        netloc = f"{user}:{MASK}@{hostport}" if ":" in userinfo else f"{MASK}@{hostport}"
+    elif "@" in path:
+        # Without "//" (the scheme left out) "user:password@host" parses as scheme "user" and a path.
+        path = re.sub(r"[^/@]*@", MASK + "@", path)
+    query, fragment = MASK if parts.query else "", MASK if parts.fragment else ""
+    return urlunsplit(SplitResult(parts.scheme, netloc, path, query, fragment))
 
 
 def _http_url(var: str, value: str, example: str) -> SplitResult:
@@ -411,14 +422,100 @@ def _datakit(env: Mapping[str, str]) -> BackendConfig:
     )
 
 
-def _parse_otlp_headers(env: Mapping[str, str], var: str) -> dict[str, str]:
-    from opentelemetry.util.re import parse_env_headers
+# OTEL_EXPORTER_OTLP_*HEADERS in OpenTelemetry's format (the W3C baggage list): name=value pairs separated
+# by commas, values percent-encoded. arktrace parses them itself and hands the exporters the result, and
+# accepts only what OpenTelemetry's own parser also accepts without a word: that parser, which the OTLP
+# exporter runs on these variables whatever it is given, logs a pair it cannot read in full, token included.
+OTLP_HEADER_VARS = (
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+)
+_HEADERS_EXPECTED = (
+    "key=value pairs separated by commas, with values percent-encoded per the OpenTelemetry spec "
+    "(e.g. Authorization=Bearer%20<token>,x-team=llm)"
+)
+_PAIR_SEPARATOR = re.compile(r"[ \t]*,[ \t]*")
+# An HTTP token without '%': a percent-encoded name would be read two ways by OpenTelemetry's parser.
+_HEADER_NAME = re.compile(r"[!#$&'*+\-.^_`|~0-9A-Za-z]+")
+# Printable ASCII and space, without the list's own delimiters: '"', ',', ';' and backslash.
+_ENCODED_VALUE = re.compile(r"[\x20\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_COLON_PAIR = re.compile(r"([!#$&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*:[ \t]+(\S.*)")
 
-    raw = env.get(var, "")
-    headers = {key.lower(): value for key, value in parse_env_headers(raw, liberal=True).items()}
-    for key, value in headers.items():
-        _header_value(f"{var} ({key})", value, secret=key not in _PUBLIC_HEADERS)
+
+def _masked_pair(pair: str) -> str:
+    """A pair as it may be shown: its name when it clearly has one, never its value."""
+    name, eq, value = pair.partition("=")
+    if eq and _HEADER_NAME.fullmatch(name.strip(" \t")):
+        name = name.strip(" \t")
+        return f"{name}={value.strip() if name.lower() in _PUBLIC_HEADERS else mask_secret(value)}"
+    colon = _COLON_PAIR.fullmatch(pair)
+    if colon and "=" not in colon.group(1):
+        return f"{colon.group(1)}: {mask_secret(colon.group(2))}"
+    return mask_secret(pair) if " " in pair.strip() else "****"
+
+
+def _pair_problem(pair: str) -> str | None:
+    """Why ``pair`` is not a header OpenTelemetry's parser reads silently, or None when it is."""
+    name, eq, value = pair.partition("=")
+    if not eq:
+        return "uses ':' where '=' belongs" if ":" in pair else "has no '='"
+    name, value = name.strip(" \t"), value.strip(" \t")
+    if not name:
+        return "has no header name before '='"
+    if not _HEADER_NAME.fullmatch(name):
+        if "%" in name:
+            return "has a percent-encoded header name (only values are encoded)"
+        return "has a header name with a character HTTP does not allow in one"
+    if not _ENCODED_VALUE.fullmatch(value):
+        return (
+            "has a value with a character that must be percent-encoded "
+            "(a tab, a control character, non-ASCII text, or one of \" ; \\)"
+        )
+    if _BAD_ESCAPE.search(value):
+        return "has a '%' that does not start a %XX escape (write a literal % as %25)"
+    return None
+
+
+def parse_otlp_headers(var: str, raw: str | None) -> dict[str, str]:
+    """The headers in ``raw``, the value of ``var``: names lower-cased, values percent-decoded.
+
+    Raises :class:`ConfigError` naming ``var``, showing the value with every header value masked, when a
+    pair is malformed, wrongly encoded, or decodes to something an HTTP header cannot carry.
+    """
+    headers: dict[str, str] = {}
+    pairs = [pair.strip() for pair in _PAIR_SEPARATOR.split(raw or "")]
+    pairs = [pair for pair in pairs if pair]
+
+    def fail(number: int, problem: str, expected: str = _HEADERS_EXPECTED) -> ConfigError:
+        shown = ",".join(_masked_pair(pair) for pair in pairs)
+        where = f"pair {number} of {len(pairs)}" if len(pairs) > 1 else "the pair"
+        return ConfigError(var, f"{shown!r} ({where} {problem})", expected)
+
+    for number, pair in enumerate(pairs, 1):
+        problem = _pair_problem(pair)
+        if problem is not None:
+            raise fail(number, problem)
+        name, _eq, value = pair.partition("=")
+        name, value = name.strip(" \t").lower(), value.strip(" \t")
+        try:
+            decoded = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            raise fail(number, "has percent-encoded bytes that are not UTF-8") from None
+        if not (decoded.isascii() and decoded.isprintable()):
+            raise fail(
+                number,
+                "decodes to text that is not printable ASCII",
+                "printable ASCII text in every value (it is sent as an HTTP header value); "
+                + _HEADERS_EXPECTED,
+            )
+        headers[name] = decoded
     return headers
+
+
+def _parse_otlp_headers(env: Mapping[str, str], var: str) -> dict[str, str]:
+    return parse_otlp_headers(var, env.get(var))
 
 
 def _otlp(env: Mapping[str, str]) -> BackendConfig:
@@ -646,7 +743,12 @@ def resolve_backends(
         )
     else:
         names, source = detect_backends(env), "detected"
-    return [PRESETS[name].build(env) for name in names], source
+    configs = [PRESETS[name].build(env) for name in names]
+    if any(config.traces_endpoint is not None for config in configs):
+        # Every OTLP exporter reads these variables, whichever backend it is for.
+        for var in OTLP_HEADER_VARS:
+            parse_otlp_headers(var, env.get(var))
+    return configs, source
 
 
 def exporter_headers(
@@ -668,13 +770,18 @@ def exporter_headers(
     return headers
 
 
+def shown_headers(headers: Mapping[str, str]) -> str:
+    """Headers as they may be printed: every value masked but those known to be public."""
+    return ", ".join(
+        f"{key}: {value if key in _PUBLIC_HEADERS else mask_secret(value)}" for key, value in headers.items()
+    )
+
+
 def summarize(config: BackendConfig, metrics: bool = True) -> str:
     """One human-readable description with every secret masked."""
     if config.traces_endpoint is None:
         return f"{config.name} (stderr)"
-    shown = []
-    for key, value in config.headers.items():
-        shown.append(f"{key}: {value if key in _PUBLIC_HEADERS else mask_secret(value)}")
+    shown = [shown_headers(config.headers)] if config.headers else []
     if config.mlflow_experiment_name is not None:
         shown.append(f"experiment name: {config.mlflow_experiment_name}")
     detail = [display_url(config.traces_endpoint)]

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from arktrace._backends import PROTOBUF, BackendConfig, display_url, resolve_backends
-from arktrace._errors import ConfigError, mask_secret
+from arktrace._backends import PROTOBUF, BackendConfig, display_url, resolve_backends, shown_headers
+from arktrace._errors import ConfigError
+from arktrace._redact import redact
 from arktrace._setup import build_resource, resolve_mlflow_experiment
 
 __all__ = ["CheckResult", "check_backend", "explain_status", "run_check"]
 
 DEFAULT_TIMEOUT = 10.0
-_PUBLIC = ("stream-name", "x-langfuse-ingestion-version", "x-mlflow-experiment-id", "x-project-name")
 
 
 @dataclass(frozen=True)
@@ -184,21 +184,15 @@ def check_backend(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> Ch
 # ------------------------------------------------------------------------------------------ command
 
 
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "****")
-    return text
-
-
-def _shown_headers(config: BackendConfig) -> str:
-    shown = [f"{k}: {v if k in _PUBLIC else mask_secret(v)}" for k, v in config.headers.items()]
-    return ", ".join(shown) if shown else "(none)"
-
-
 def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``arktrace check``; returns the process exit code."""
     out = sys.stdout if out is None else out
+    secrets: list[str] = []
+
+    def say(text: str) -> None:
+        # Every line may quote a value from the configuration or an error's text: none leaves unredacted.
+        print(redact(text, secrets), file=out)
+
     parser = argparse.ArgumentParser(
         prog="arktrace check",
         description="Send one test span to each configured backend and report what happened.",
@@ -226,19 +220,18 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     try:
         configs, source = resolve_backends(selection, os.environ, setting="--backend")
     except ConfigError as error:
-        print(f"arktrace check: configuration error: {error}", file=out)
+        say(f"arktrace check: configuration error: {error}")
         return 2
     if not configs:
-        print(
+        say(
             "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
             "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
-            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); see .env.example",
-            file=out,
+            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); see .env.example"
         )
         return 1
     how = "detected from the environment" if source == "detected" else f"from {source}"
-    print(f"arktrace check: {len(configs)} backend(s) {how}", file=out)
-    secrets = [secret for config in configs for secret in config.secrets()]
+    secrets.extend(secret for config in configs for secret in config.secrets())
+    say(f"arktrace check: {len(configs)} backend(s) {how}")
     failures = 0
     width = max(len(c.name) for c in configs)
     for config in configs:
@@ -248,10 +241,10 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if config.traces_endpoint is not None:
             pad = " " * (width + 8)
             lines.append(f"{pad}POST {display_url(config.traces_endpoint)}")
-            lines.append(f"{pad}headers {_shown_headers(config)}")
-        print(_scrub("\n".join(lines), secrets), file=out)
+            lines.append(f"{pad}headers {shown_headers(config.headers) or '(none)'}")
+        say("\n".join(lines))
     if failures:
-        print(f"arktrace check: {failures} of {len(configs)} backend(s) failed", file=out)
+        say(f"arktrace check: {failures} of {len(configs)} backend(s) failed")
         return 1
-    print(f"arktrace check: all {len(configs)} backend(s) accepted the test span", file=out)
+    say(f"arktrace check: all {len(configs)} backend(s) accepted the test span")
     return 0
