@@ -485,16 +485,19 @@ def parse_otlp_headers(var: str, raw: str | None) -> dict[str, str]:
     pair is malformed, wrongly encoded, or decodes to something an HTTP header cannot carry.
     """
     headers: dict[str, str] = {}
-    pairs = [pair.strip() for pair in _PAIR_SEPARATOR.split(raw or "")]
-    pairs = [pair for pair in pairs if pair]
+    if not raw or not raw.strip():
+        return headers
+    # Empty pairs (a trailing comma) are skipped, as OpenTelemetry does; blank ones are not (it logs them).
+    pairs = [pair for pair in _PAIR_SEPARATOR.split(raw) if pair]
 
     def fail(number: int, problem: str, expected: str = _HEADERS_EXPECTED) -> ConfigError:
-        shown = ",".join(_masked_pair(pair) for pair in pairs)
+        shown = ",".join(_masked_pair(pair.strip()) for pair in pairs)
         where = f"pair {number} of {len(pairs)}" if len(pairs) > 1 else "the pair"
         return ConfigError(var, f"{shown!r} ({where} {problem})", expected)
 
     for number, pair in enumerate(pairs, 1):
-        problem = _pair_problem(pair)
+        pair = pair.strip()
+        problem = _pair_problem(pair) if pair else "is blank"
         if problem is not None:
             raise fail(number, problem)
         name, _eq, value = pair.partition("=")
@@ -743,12 +746,51 @@ def resolve_backends(
         )
     else:
         names, source = detect_backends(env), "detected"
-    configs = [PRESETS[name].build(env) for name in names]
+    configs = [_userinfo_to_header(PRESETS[name].build(env)) for name in names]
     if any(config.traces_endpoint is not None for config in configs):
         # Every OTLP exporter reads these variables, whichever backend it is for.
         for var in OTLP_HEADER_VARS:
             parse_otlp_headers(var, env.get(var))
     return configs, source
+
+
+def _without_userinfo(url: str | None) -> tuple[str | None, str | None]:
+    """``url`` without its user-info, and the Basic ``Authorization`` value that user-info stands for."""
+    if url is None:
+        return None, None
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _colon, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), _basic(unquote(user), unquote(password))
+
+
+def _userinfo_to_header(config: BackendConfig) -> BackendConfig:
+    """Credentials written into a URL (``https://user:password@host``) moved to the Authorization header.
+
+    The OTLP exporter's HTTP library sends them that way, overriding any Authorization header, so nothing
+    changes on the wire; but urllib (``arktrace check``, the MLflow experiment look-up) cannot take them
+    and quoted the password in its error, and no URL arktrace keeps or shows carries them any more.
+    """
+    traces, traces_auth = _without_userinfo(config.traces_endpoint)
+    metrics, metrics_auth = _without_userinfo(config.metrics_endpoint)
+    tracking, tracking_auth = _without_userinfo(config.tracking_uri)
+    if traces_auth is None and metrics_auth is None and tracking_auth is None:
+        return config
+    headers, metrics_headers = dict(config.headers), dict(config.effective_metrics_headers)
+    if traces_auth or tracking_auth:
+        headers["authorization"] = traces_auth or tracking_auth  # type: ignore[assignment]
+    if metrics_auth:
+        metrics_headers["authorization"] = metrics_auth
+    return replace(
+        config,
+        traces_endpoint=traces,
+        metrics_endpoint=metrics,
+        tracking_uri=tracking,
+        headers=headers,
+        metrics_headers=metrics_headers,
+    )
 
 
 def exporter_headers(
