@@ -365,6 +365,17 @@ def test_an_unusable_url_is_named_without_its_credentials(
     assert_nothing_set_up()
 
 
+@pytest.mark.parametrize("variable", sorted(URL_VARIABLES))
+def test_a_url_with_a_space_fails_init_naming_it(variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, other in URL_VARIABLES[variable].items():
+        monkeypatch.setenv(key, other)
+    monkeypatch.setenv(variable, "http://col lector.example:4318")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "llm")  # looked up over HTTP, which raised InvalidURL
+    with pytest.raises(ConfigError, match=f"{variable} is .*without spaces or control characters"):
+        arktrace.init(dotenv=False)
+    assert_nothing_set_up()
+
+
 def test_mlflow_credentials_in_the_tracking_uri_are_sent_as_basic_auth_and_never_shown(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -174,6 +174,9 @@ def _http_url(var: str, value: str, example: str) -> SplitResult:
         parts = urlsplit(value)
     except ValueError:
         raise ConfigError(var, repr(display_url(value)), expected) from None
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        # urllib refuses such a URL with an error that is no ConfigError (and quotes it whole).
+        raise ConfigError(var, repr(display_url(value)), expected + " without spaces or control characters")
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         hint = ""
         if not parts.scheme or "://" not in value:
@@ -471,7 +474,7 @@ def _pair_problem(pair: str) -> str | None:
     if not _ENCODED_VALUE.fullmatch(value):
         return (
             "has a value with a character that must be percent-encoded "
-            "(a tab, a control character, non-ASCII text, or one of \" ; \\)"
+            '(a tab, a control character, non-ASCII text, or one of " ; \\)'
         )
     if _BAD_ESCAPE.search(value):
         return "has a '%' that does not start a %XX escape (write a literal % as %25)"
