@@ -404,3 +404,16 @@ def test_credentials_in_an_endpoint_reach_the_backend_as_basic_auth(
     assert receiver.wait_for(lambda r: r.path == "/v1/traces").headers["authorization"] == expected
     assert receiver.wait_for(lambda r: r.path == "/v1/metrics").headers["authorization"] == expected
     assert _records_with(caplog, CANARY) == []
+
+
+@pytest.mark.parametrize("public", [f"sk-lf-{CANARY}", f"lf_sk_{CANARY}"])
+def test_a_secret_key_in_the_public_key_variable_is_never_shown(
+    public: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The likely slip: the secret key pasted into LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY left empty."""
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", public)
+    with pytest.raises(ConfigError) as raised:
+        arktrace.init(dotenv=False)
+    assert "LANGFUSE_SECRET_KEY is not set" in str(raised.value)
+    assert CANARY not in str(raised.value)
+    assert_nothing_set_up()

@@ -294,11 +294,12 @@ def _langfuse(env: Mapping[str, str]) -> BackendConfig:
             "the project's key pair in LANGFUSE_PUBLIC_KEY (pk-lf-…) and LANGFUSE_SECRET_KEY (sk-lf-…)",
         )
     if secret is None:
+        # Only a pk-lf-… key is shown: a secret key pasted into the wrong variable must stay hidden.
+        shown = repr(public) if public.startswith("pk-lf-") else repr(mask_secret(public))
         raise ConfigError(
             "LANGFUSE_SECRET_KEY",
             None,
-            f"the secret half (sk-lf-…) of the key pair whose public key {public!r} "
-            "is in LANGFUSE_PUBLIC_KEY",
+            f"the secret half (sk-lf-…) of the key pair whose public key {shown} is in LANGFUSE_PUBLIC_KEY",
         )
     if public is None:
         raise ConfigError(
