@@ -385,7 +385,7 @@ def test_mlflow_credentials_in_the_tracking_uri_are_sent_as_basic_auth_and_never
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "llm")
     with pytest.raises(ConfigError) as raised:
         arktrace.init(dotenv=False)
-    assert "MLFLOW_EXPERIMENT_NAME" in str(raised.value) and "cannot reach it" in str(raised.value)
+    assert "MLFLOW_EXPERIMENT_NAME" in str(raised.value)
     assert CANARY not in str(raised.value)
     assert _records_with(caplog, CANARY) == []
     assert_nothing_set_up()
