@@ -3,7 +3,8 @@
 Uses the same configuration as ``arktrace.init()`` (``.env``, ``ARKTRACE_BACKENDS`` or detection) and the
 same wire format (OTLP/HTTP protobuf), but posts with urllib so that the answer's status can be reported.
 Exit code 0 when every backend accepted its span, 1 when any did not (or none is configured), 2 for a
-configuration error. Secrets are masked in everything printed.
+configuration error. Everything printed goes through :func:`arktrace._redact.redact`: header values are
+masked, and credentials in URLs or in an error's text are cut.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ thousands of log lines. arktrace's exporters and processors run their OpenTeleme
 marker set; a filter on OpenTelemetry's loggers turns the records made under that marker into a count and a
 reason on that backend's :class:`ExportHealth`, which logs one warning when export starts failing and one
 when it works again, with the number of spans lost in between. Records from the application's own
-exporters carry no marker and pass untouched.
+exporters carry no marker and pass untouched. The reason in the warning is the exporter's or the HTTP
+library's text, which may quote the request URL or a header: it goes through :func:`arktrace._redact.redact`.
 """
 
 from __future__ import annotations
