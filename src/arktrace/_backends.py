@@ -521,10 +521,6 @@ def parse_otlp_headers(var: str, raw: str | None) -> dict[str, str]:
     return headers
 
 
-def _parse_otlp_headers(env: Mapping[str, str], var: str) -> dict[str, str]:
-    return parse_otlp_headers(var, env.get(var))
-
-
 def _otlp(env: Mapping[str, str]) -> BackendConfig:
     for var in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
         protocol = _get(env, var)
@@ -569,9 +565,9 @@ def _otlp(env: Mapping[str, str]) -> BackendConfig:
     return BackendConfig(
         name="otlp",
         traces_endpoint=traces,
-        headers=_parse_otlp_headers(env, trace_headers_var),
+        headers=parse_otlp_headers(trace_headers_var, env.get(trace_headers_var)),
         metrics_endpoint=metrics,
-        metrics_headers=_parse_otlp_headers(env, metric_headers_var),
+        metrics_headers=parse_otlp_headers(metric_headers_var, env.get(metric_headers_var)),
         timeout=_timeout(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"),
         auth_vars=(trace_headers_var,),
         location_vars=("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
@@ -810,7 +806,8 @@ def exporter_headers(
     env = os.environ if env is None else env
     own = dict(config.headers if signal == "traces" else config.effective_metrics_headers)
     specific = f"OTEL_EXPORTER_OTLP_{signal.upper()}_HEADERS"
-    leaked = _parse_otlp_headers(env, specific if _get(env, specific) else "OTEL_EXPORTER_OTLP_HEADERS")
+    var = specific if _get(env, specific) else "OTEL_EXPORTER_OTLP_HEADERS"
+    leaked = parse_otlp_headers(var, env.get(var))
     headers: dict[str, str | None] = {key: None for key in leaked if key not in own}
     headers.update(own)
     return headers
