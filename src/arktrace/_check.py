@@ -185,15 +185,18 @@ def check_backend(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> Ch
 # ------------------------------------------------------------------------------------------ command
 
 
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    # A line may quote an error's text (urllib's, an SSL library's), not only values formatted here.
+    return redact(text, secrets)
+
+
+def _shown_headers(config: BackendConfig) -> str:
+    return shown_headers(config.headers) or "(none)"
+
+
 def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``arktrace check``; returns the process exit code."""
     out = sys.stdout if out is None else out
-    secrets: list[str] = []
-
-    def say(text: str) -> None:
-        # Every line may quote a value from the configuration or an error's text: none leaves unredacted.
-        print(redact(text, secrets), file=out)
-
     parser = argparse.ArgumentParser(
         prog="arktrace check",
         description="Send one test span to each configured backend and report what happened.",
@@ -221,18 +224,19 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     try:
         configs, source = resolve_backends(selection, os.environ, setting="--backend")
     except ConfigError as error:
-        say(f"arktrace check: configuration error: {error}")
+        print(_scrub(f"arktrace check: configuration error: {error}", ()), file=out)
         return 2
     if not configs:
-        say(
+        print(
             "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
             "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
-            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); see .env.example"
+            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); see .env.example",
+            file=out,
         )
         return 1
     how = "detected from the environment" if source == "detected" else f"from {source}"
-    secrets.extend(secret for config in configs for secret in config.secrets())
-    say(f"arktrace check: {len(configs)} backend(s) {how}")
+    print(f"arktrace check: {len(configs)} backend(s) {how}", file=out)
+    secrets = [secret for config in configs for secret in config.secrets()]
     failures = 0
     width = max(len(c.name) for c in configs)
     for config in configs:
@@ -242,10 +246,10 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if config.traces_endpoint is not None:
             pad = " " * (width + 8)
             lines.append(f"{pad}POST {display_url(config.traces_endpoint)}")
-            lines.append(f"{pad}headers {shown_headers(config.headers) or '(none)'}")
-        say("\n".join(lines))
+            lines.append(f"{pad}headers {_shown_headers(config)}")
+        print(_scrub("\n".join(lines), secrets), file=out)
     if failures:
-        say(f"arktrace check: {failures} of {len(configs)} backend(s) failed")
+        print(f"arktrace check: {failures} of {len(configs)} backend(s) failed", file=out)
         return 1
-    say(f"arktrace check: all {len(configs)} backend(s) accepted the test span")
+    print(f"arktrace check: all {len(configs)} backend(s) accepted the test span", file=out)
     return 0
