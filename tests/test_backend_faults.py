@@ -212,6 +212,27 @@ def test_a_credential_in_the_endpoint_never_reaches_a_log_line(
     assert CANARY not in caplog.text  # tracebacks included
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "Max retries exceeded with url: /v1/traces?api_key=s3cr3t&x=1 (Caused by NewConnectionError())",
+            "Max retries exceeded with url: /v1/traces?api_key=****&x=**** (Caused by NewConnectionError())",
+        ),
+        ("POST https://alice:s3cr3t@h:1/v1/traces", "POST https://alice:****@h:1/v1/traces"),
+        ("GET http://tok3n@h/x", "GET http://****@h/x"),
+        ("'Authorization': 'Bearer sk-abc123def456'", "'Authorization': '****'"),  # a configured secret
+        ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ****"),
+        ("bearer authentication required; is the server running?", None),  # prose is left alone
+        ("connection refused: nothing is listening at 127.0.0.1:4318", None),
+    ],
+)
+def test_redact_cuts_credentials_whatever_wrote_the_text(text: str, expected: str | None) -> None:
+    from arktrace._redact import redact
+
+    assert redact(text, ["Bearer sk-abc123def456", "k"]) == (text if expected is None else expected)
+
+
 # --------------------------------------------------------------------------------------- latency
 
 
