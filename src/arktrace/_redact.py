@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 __all__ = ["MASK", "redact", "url_secrets"]
 
@@ -59,9 +59,9 @@ def url_secrets(url: str | None) -> list[str]:
     if at:
         user, colon, password = userinfo.partition(":")
         found.append(password if colon else user)
-    for raw in parts.query.split("&"):
-        _key, eq, value = raw.partition("=")
+    for pair in parts.query.split("&"):
+        _key, eq, value = pair.partition("=")
         if eq and value:
             found.append(value)
-    found.extend(value for _key, value in parse_qsl(parts.query) if value)
-    return [value for value in dict.fromkeys(found + [unquote(v) for v in found]) if value]
+    spellings = (spelling for value in found for spelling in (value, unquote(value), unquote_plus(value)))
+    return list(dict.fromkeys(spelling for spelling in spellings if spelling))
