@@ -21,7 +21,7 @@ import pytest
 import arktrace
 from arktrace import _setup
 from conftest import ENDPOINT
-from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401
+from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
 
 pytestmark = pytest.mark.once
 
@@ -171,6 +171,66 @@ def test_export_resumes_when_a_flapping_backend_comes_back(
     recovered = _warnings(caplog, "exporting spans to otlp works again")
     expected = "arktrace: exporting spans to otlp works again; 7 spans were dropped while it failed"
     assert recovered == [expected, expected]
+
+
+# ------------------------------------------------------------------------ credentials in the endpoint
+
+CANARY = "canary-c0ffee42"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:{port}/?api_key={canary}",
+        "http://127.0.0.1:{port}/collector?api_key={canary}&region=eu",
+        "https://user:{canary}@127.0.0.1:{port}",
+    ],
+)
+def test_a_credential_in_the_endpoint_never_reaches_a_log_line(
+    endpoint: str,
+    server,
+    client: openai.OpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A closed local port: the HTTP library's error quotes the request URL, query included."""
+    caplog.set_level(logging.DEBUG)  # every logger, at every level
+    # Time for one retry, whose warning quotes the HTTP library's error, before the exporter gives up.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2.5")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.format(port=free_port(), canary=CANARY))
+    arktrace.uninstrument()
+    arktrace.init(service_name="faults", backends=["otlp"], metrics=True)
+    for _ in range(5):
+        _call(client)
+    arktrace.flush(timeout=5)
+    arktrace.shutdown(timeout=1)
+    (warning,) = _warnings(caplog, "cannot export spans to otlp")
+    assert "Max retries exceeded with url: /" in warning, warning  # the text that used to carry it
+    if "api_key" in endpoint:
+        assert "?api_key=****" in warning, warning
+    assert [r.getMessage() for r in caplog.records if CANARY in r.getMessage()] == []
+    assert CANARY not in caplog.text  # tracebacks included
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "Max retries exceeded with url: /v1/traces?api_key=s3cr3t&x=1 (Caused by NewConnectionError())",
+            "Max retries exceeded with url: /v1/traces?api_key=****&x=**** (Caused by NewConnectionError())",
+        ),
+        ("POST https://alice:s3cr3t@h:1/v1/traces", "POST https://alice:****@h:1/v1/traces"),
+        ("GET http://tok3n@h/x", "GET http://****@h/x"),
+        ("'Authorization': 'Bearer sk-abc123def456'", "'Authorization': '****'"),  # a configured secret
+        ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ****"),
+        ("bearer authentication required; is the server running?", None),  # prose is left alone
+        ("connection refused: nothing is listening at 127.0.0.1:4318", None),
+    ],
+)
+def test_redact_cuts_credentials_whatever_wrote_the_text(text: str, expected: str | None) -> None:
+    from arktrace._redact import redact
+
+    assert redact(text, ["Bearer sk-abc123def456", "k"]) == (text if expected is None else expected)
 
 
 # --------------------------------------------------------------------------------------- latency

@@ -5,6 +5,8 @@ nothing left registered. An SDK arktrace cannot patch is logged once and left wo
 
 from __future__ import annotations
 
+import base64
+import logging
 import re
 import subprocess
 import sys
@@ -13,11 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry import trace
 
 import arktrace
 from arktrace import ConfigError, _instrument, _setup
-from otlp_receiver import clean_env_fixture  # noqa: F401 - fixture
+from arktrace._backends import parse_otlp_headers
+from conftest import ENDPOINT
+from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 
@@ -198,3 +204,216 @@ def test_unsupported_openai_is_logged_once_and_left_working(tmp_path: Path, orde
     assert len(warnings) == 1, done.stderr
     assert "openai 0.28.1" in warnings[0] and "not traced" in warnings[0]
     assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------- header lists: malformed, never shown
+
+CANARY = "canary-7f3a9c"
+HEADER_VARS = [
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+]
+# what a user writes -> what the message must say is wrong with it
+MALFORMED_HEADERS = {
+    f"Authorization: Bearer {CANARY}": "uses ':' where '=' belongs",
+    f"x-team=llm,{CANARY}": "pair 2 of 2 has no '='",
+    f"api-key={CANARY}%zz": "does not start a %XX escape",
+    f"api-key={CANARY}%FF": "not UTF-8",
+    f"Authorization=Bearer {CANARY};x": "must be percent-encoded",
+    f'api-key="{CANARY}"': "must be percent-encoded",
+    f"x%41key={CANARY}": "percent-encoded header name",
+}
+
+
+def _records_with(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if text in r.getMessage()]
+
+
+@pytest.mark.parametrize("value", sorted(MALFORMED_HEADERS))
+@pytest.mark.parametrize("variable", HEADER_VARS)
+def test_malformed_header_list_fails_init_masked_and_unlogged(
+    variable: str, value: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, OpenTelemetry's header parser included
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        arktrace.init(dotenv=False)
+    message = str(raised.value)
+    assert message.startswith(variable + " is "), message
+    assert MALFORMED_HEADERS[value] in message, message
+    assert "key=value pairs separated by commas" in message and "percent-encoded" in message, message
+    assert CANARY not in message
+    assert _records_with(caplog, CANARY) == []
+    assert_nothing_set_up()
+
+
+def test_a_malformed_header_list_fails_any_backend_whose_exporter_would_read_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OpenTelemetry's OTLP exporter parses OTEL_EXPORTER_OTLP_HEADERS for every exporter, Langfuse's too."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", "pk-lf-x")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-y")
+    monkeypatch.setenv("LANGFUSE_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"Authorization: Bearer {CANARY}")
+    with pytest.raises(
+        ConfigError, match="OTEL_EXPORTER_OTLP_HEADERS is 'Authorization: Bearer \\*\\*\\*\\*'"
+    ):
+        arktrace.init(dotenv=False)
+    assert _records_with(caplog, CANARY) == []
+    assert_nothing_set_up()
+
+
+def test_header_lists_are_percent_decoded_and_sent_without_a_log_line(
+    client: Any, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f" Authorization = Bearer%20{CANARY} , x-team=l%6Cm,")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", f"Authorization=Bearer {CANARY}-t,X-Team=t")
+    arktrace.uninstrument()
+    arktrace.init(backends=["otlp"], dotenv=False)
+    client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "hi"}])
+    arktrace.flush(timeout=5)
+    request = receiver.wait_for(lambda r: r.path == "/v1/traces")
+    assert request.headers["authorization"] == f"Bearer {CANARY}-t"
+    assert request.headers["x-team"] == "t"
+    arktrace.shutdown(timeout=5)
+    metrics = receiver.wait_for(lambda r: r.path == "/v1/metrics")
+    assert metrics.headers["authorization"] == f"Bearer {CANARY}"
+    assert metrics.headers["x-team"] == "llm"
+    assert _records_with(caplog, CANARY) == []
+
+
+# Mostly well-formed pairs, each part sometimes spoilt with a character one of the two parsers may refuse.
+_PAIRS = st.tuples(
+    st.one_of(
+        st.text(alphabet="aZ9-_", min_size=1, max_size=6), st.text(alphabet="aZ9-!%\u00e9 ", max_size=6)
+    ),
+    st.sampled_from(["=", "=", " = ", "\t=", ":", ": ", ""]),
+    st.one_of(
+        st.text(alphabet="aZ9-_=:+/ ", max_size=10),
+        st.from_regex(r"([a-z ]|%[0-9A-Fa-f]{2})*", fullmatch=True),
+        st.text(alphabet='aZ9-_=:%2CFf \u00e9"\\;\t\x7f+/', max_size=10),
+    ),
+).map("".join)
+_HEADER_LISTS = st.tuples(st.lists(_PAIRS, max_size=4), st.sampled_from([",", " , ", ",\t", ",,"])).map(
+    lambda pairs_and_separator: pairs_and_separator[1].join(pairs_and_separator[0])
+)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(_HEADER_LISTS)
+def test_what_arktrace_accepts_opentelemetrys_parser_reads_silently_and_alike(raw: str) -> None:
+    """The exporter still parses the variable itself; it must never find anything to log in it."""
+    from opentelemetry.util.re import parse_env_headers
+
+    try:
+        ours = parse_otlp_headers("OTEL_EXPORTER_OTLP_HEADERS", raw)
+    except ConfigError:
+        return
+    if not raw.strip():
+        return  # unset, as every blank variable; OpenTelemetry logs the blank, which holds no secret
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    parser_logger = logging.getLogger("opentelemetry.util.re")
+    parser_logger.addHandler(handler)
+    try:
+        theirs = parse_env_headers(raw, liberal=True)
+    finally:
+        parser_logger.removeHandler(handler)
+    assert records == []
+    assert set(theirs) == set(ours)
+
+
+# ------------------------------------------------------------------- credentials in URLs: never shown
+
+URL_VARIABLES = {
+    "OPENOBSERVE_URL": O2,
+    "LANGFUSE_BASE_URL": {"LANGFUSE_PUBLIC_KEY": "pk-lf-x", "LANGFUSE_SECRET_KEY": "sk-lf-y"},
+    "MLFLOW_TRACKING_URI": {},
+    "PHOENIX_COLLECTOR_ENDPOINT": {},
+    "ARKTRACE_DATAKIT_URL": {},
+    "OTEL_EXPORTER_OTLP_ENDPOINT": {},
+}
+# URLs that cannot be used, each with a credential in it
+UNUSABLE_URLS = [
+    f"user:{CANARY}@collector.example:4318",  # the scheme left out
+    f"{CANARY}@collector.example:4318/otel",
+    f"collector.example:4318/otel?token={CANARY}",
+    f"ftp://user:{CANARY}@collector.example/?api_key={CANARY}#{CANARY}",
+]
+
+
+@pytest.mark.parametrize("url", UNUSABLE_URLS)
+@pytest.mark.parametrize("variable", sorted(URL_VARIABLES))
+def test_an_unusable_url_is_named_without_its_credentials(
+    variable: str, url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for key, other in URL_VARIABLES[variable].items():
+        monkeypatch.setenv(key, other)
+    monkeypatch.setenv(variable, url)
+    with pytest.raises(ConfigError) as raised:
+        arktrace.init(dotenv=False)
+    assert variable in str(raised.value)
+    assert CANARY not in str(raised.value)
+    assert _records_with(caplog, CANARY) == []
+    assert_nothing_set_up()
+
+
+@pytest.mark.parametrize("variable", sorted(URL_VARIABLES))
+def test_a_url_with_a_space_fails_init_naming_it(variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, other in URL_VARIABLES[variable].items():
+        monkeypatch.setenv(key, other)
+    monkeypatch.setenv(variable, "http://col lector.example:4318")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "llm")  # looked up over HTTP, which raised InvalidURL
+    with pytest.raises(ConfigError, match=f"{variable} is .*without spaces or control characters"):
+        arktrace.init(dotenv=False)
+    assert_nothing_set_up()
+
+
+def test_mlflow_credentials_in_the_tracking_uri_are_sent_as_basic_auth_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """urllib cannot take user:password@ and quoted the password in its error, out of init()."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://alice:{CANARY}@127.0.0.1")  # port 80: closed here
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "llm")
+    with pytest.raises(ConfigError) as raised:
+        arktrace.init(dotenv=False)
+    assert "MLFLOW_EXPERIMENT_NAME" in str(raised.value)
+    assert CANARY not in str(raised.value)
+    assert _records_with(caplog, CANARY) == []
+    assert_nothing_set_up()
+
+
+def test_credentials_in_an_endpoint_reach_the_backend_as_basic_auth(
+    client: Any, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url.replace("://", f"://alice:{CANARY}@"))
+    arktrace.uninstrument()
+    arktrace.init(backends=["otlp"], dotenv=False)
+    client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "hi"}])
+    arktrace.shutdown(timeout=5)
+    expected = "Basic " + base64.b64encode(f"alice:{CANARY}".encode()).decode()
+    assert receiver.wait_for(lambda r: r.path == "/v1/traces").headers["authorization"] == expected
+    assert receiver.wait_for(lambda r: r.path == "/v1/metrics").headers["authorization"] == expected
+    assert _records_with(caplog, CANARY) == []
+
+
+@pytest.mark.parametrize("public", [f"sk-lf-{CANARY}", f"lf_sk_{CANARY}"])
+def test_a_secret_key_in_the_public_key_variable_is_never_shown(
+    public: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The likely slip: the secret key pasted into LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY left empty."""
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", public)
+    with pytest.raises(ConfigError) as raised:
+        arktrace.init(dotenv=False)
+    assert "LANGFUSE_SECRET_KEY is not set" in str(raised.value)
+    assert CANARY not in str(raised.value)
+    assert_nothing_set_up()

@@ -184,3 +184,76 @@ def test_command_line_entry_point(langfuse_env: OTLPReceiver, tmp_path: Path) ->
     assert result.returncode == 0, result.stdout + result.stderr
     assert "langfuse" in result.stdout and "OK (HTTP 200)" in result.stdout
     assert_no_secret(result.stdout + result.stderr)
+
+
+# ------------------------------------------------------------------ secrets in header lists and endpoints
+
+CANARY = "canary-5d1e0b"
+
+
+def check_cli(env_vars: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m arktrace check` in a clean process: what a user sees, stderr included."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LANGFUSE_", "ARKTRACE_"))}
+    env["PYTHONPATH"] = str(Path(arktrace.__file__).resolve().parent.parent)
+    env.update(env_vars)
+    return subprocess.run(
+        [sys.executable, "-m", "arktrace", "check", "--timeout", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_malformed_header_list_is_a_configuration_error_without_the_token(tmp_path: Path) -> None:
+    result = check_cli(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization: Bearer {CANARY}",
+        },
+        tmp_path,
+    )
+    shown = result.stdout + result.stderr
+    assert result.returncode == 2, shown
+    assert "configuration error: OTEL_EXPORTER_OTLP_HEADERS is 'Authorization: Bearer ****'" in shown
+    assert "key=value pairs separated by commas" in shown
+    assert CANARY not in shown
+
+
+def test_header_list_is_shown_masked(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    # The first word of a value is shown only when it is an Authorization scheme: here it is a secret.
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        f"Authorization=Bearer%20{CANARY},x-api-key={CANARY}2,x-key-pair=Qzrtwkvbn%20Xplmqd",
+    )
+    code, out = check()
+    assert code == 0, out
+    assert "headers authorization: Bearer ****, x-api-key: ****, x-key-pair: ****" in out
+    assert receiver.wait_for().headers["authorization"] == f"Bearer {CANARY}"
+    assert CANARY not in out and "Qzrtwkvbn" not in out
+
+
+@pytest.mark.parametrize(
+    "variable,endpoint",
+    [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:{port}/?api_key={canary}"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:{port}/v1/traces?api_key={canary}&team=llm"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:{canary}@127.0.0.1:{port}"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://user:{canary}@127.0.0.1"),  # no port: urllib quoted it
+        ("ARKTRACE_DATAKIT_URL", "http://127.0.0.1:{port}/otel?token={canary}"),
+        ("PHOENIX_COLLECTOR_ENDPOINT", "http://{canary}@127.0.0.1:{port}"),
+        ("MLFLOW_TRACKING_URI", "http://user:{canary}@127.0.0.1"),
+    ],
+)
+def test_credentials_in_the_endpoint_never_printed(variable: str, endpoint: str, tmp_path: Path) -> None:
+    """The backend is down (a closed port): every line about it still leaves the credential out."""
+    env = {variable: endpoint.format(port=free_port(), canary=CANARY)}
+    if variable == "MLFLOW_TRACKING_URI":
+        env["MLFLOW_EXPERIMENT_NAME"] = "llm"  # looked up first, over urllib
+    result = check_cli(env, tmp_path)
+    shown = result.stdout + result.stderr
+    assert result.returncode == 1 or ":{port}" not in endpoint, shown  # port 80 may be served here
+    assert "backend(s) detected" in shown and "Traceback" not in shown, shown
+    assert CANARY not in shown

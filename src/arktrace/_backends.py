@@ -28,9 +28,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Callable
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from arktrace._errors import ConfigError, mask_secret
+from arktrace._redact import MASK, url_secrets
 
 __all__ = [
     "BACKEND_NAMES",
@@ -42,7 +43,9 @@ __all__ = [
     "env_flag",
     "exporter_headers",
     "parse_backend_names",
+    "parse_otlp_headers",
     "resolve_backends",
+    "shown_headers",
     "summarize",
 ]
 
@@ -101,8 +104,13 @@ class BackendConfig:
         return replace(self, headers=headers, mlflow_experiment_name=None)
 
     def secrets(self) -> list[str]:
-        """Every header value that must never appear in anything printed or logged."""
-        found = []
+        """Every header value, URL password and query value that must never appear in anything printed or
+        logged."""
+        found = [
+            secret
+            for url in (self.traces_endpoint, self.metrics_endpoint, self.tracking_uri)
+            for secret in url_secrets(url)
+        ]
         for headers in (self.headers, self.metrics_headers or {}):
             for key, value in headers.items():
                 if key not in _PUBLIC_HEADERS and value:
@@ -140,20 +148,23 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
 
 
 def display_url(url: str) -> str:
-    """A URL for logs: a password in the user-info part and the query string are masked."""
+    """A URL for logs: a password or token in the user-info part, the query and the fragment are masked."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    netloc = parts.netloc
-    if "@" not in netloc and not parts.query:
+    netloc, path = parts.netloc, parts.path
+    if "@" not in netloc and "@" not in path and not parts.query and not parts.fragment:
         return url
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         user = userinfo.partition(":")[0]
-        netloc = f"{user}:****@{hostport}" if ":" in userinfo else f"****@{hostport}"
-    query = "****" if parts.query else ""
-    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, ""))
+        netloc = f"{user}:{MASK}@{hostport}" if ":" in userinfo else f"{MASK}@{hostport}"
+    elif "@" in path:
+        # Without "//" (the scheme left out) "user:password@host" parses as scheme "user" and a path.
+        path = re.sub(r"[^/@]*@", MASK + "@", path)
+    query, fragment = MASK if parts.query else "", MASK if parts.fragment else ""
+    return urlunsplit(SplitResult(parts.scheme, netloc, path, query, fragment))
 
 
 def _http_url(var: str, value: str, example: str) -> SplitResult:
@@ -163,6 +174,9 @@ def _http_url(var: str, value: str, example: str) -> SplitResult:
         parts = urlsplit(value)
     except ValueError:
         raise ConfigError(var, repr(display_url(value)), expected) from None
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        # urllib refuses such a URL with an error that is no ConfigError (and quotes it whole).
+        raise ConfigError(var, repr(display_url(value)), expected + " without spaces or control characters")
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         hint = ""
         if not parts.scheme or "://" not in value:
@@ -280,11 +294,12 @@ def _langfuse(env: Mapping[str, str]) -> BackendConfig:
             "the project's key pair in LANGFUSE_PUBLIC_KEY (pk-lf-…) and LANGFUSE_SECRET_KEY (sk-lf-…)",
         )
     if secret is None:
+        # Only a pk-lf-… key is shown: a secret key pasted into the wrong variable must stay hidden.
+        shown = repr(public) if public.startswith("pk-lf-") else repr(mask_secret(public))
         raise ConfigError(
             "LANGFUSE_SECRET_KEY",
             None,
-            f"the secret half (sk-lf-…) of the key pair whose public key {public!r} "
-            "is in LANGFUSE_PUBLIC_KEY",
+            f"the secret half (sk-lf-…) of the key pair whose public key {shown} is in LANGFUSE_PUBLIC_KEY",
         )
     if public is None:
         raise ConfigError(
@@ -411,13 +426,98 @@ def _datakit(env: Mapping[str, str]) -> BackendConfig:
     )
 
 
-def _parse_otlp_headers(env: Mapping[str, str], var: str) -> dict[str, str]:
-    from opentelemetry.util.re import parse_env_headers
+# OTEL_EXPORTER_OTLP_*HEADERS in OpenTelemetry's format (the W3C baggage list): name=value pairs separated
+# by commas, values percent-encoded. arktrace parses them itself and hands the exporters the result, and
+# accepts only what OpenTelemetry's own parser also accepts without a word: that parser, which the OTLP
+# exporter runs on these variables whatever it is given, logs a pair it cannot read in full, token included.
+OTLP_HEADER_VARS = (
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+)
+_HEADERS_EXPECTED = (
+    "key=value pairs separated by commas, with values percent-encoded per the OpenTelemetry spec "
+    "(e.g. Authorization=Bearer%20<token>,x-team=llm)"
+)
+_PAIR_SEPARATOR = re.compile(r"[ \t]*,[ \t]*")
+# An HTTP token without '%': a percent-encoded name would be read two ways by OpenTelemetry's parser.
+_HEADER_NAME = re.compile(r"[!#$&'*+\-.^_`|~0-9A-Za-z]+")
+# Printable ASCII and space, without the list's own delimiters: '"', ',', ';' and backslash.
+_ENCODED_VALUE = re.compile(r"[\x20\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_COLON_PAIR = re.compile(r"([!#$&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*:[ \t]+(\S.*)")
 
-    raw = env.get(var, "")
-    headers = {key.lower(): value for key, value in parse_env_headers(raw, liberal=True).items()}
-    for key, value in headers.items():
-        _header_value(f"{var} ({key})", value, secret=key not in _PUBLIC_HEADERS)
+
+def _masked_pair(pair: str) -> str:
+    """A pair as it may be shown: its name when it clearly has one, never its value."""
+    name, eq, value = pair.partition("=")
+    if eq and _HEADER_NAME.fullmatch(name.strip(" \t")):
+        name = name.strip(" \t")
+        return f"{name}={value.strip() if name.lower() in _PUBLIC_HEADERS else mask_secret(value)}"
+    colon = _COLON_PAIR.fullmatch(pair)
+    if colon and "=" not in colon.group(1):
+        return f"{colon.group(1)}: {mask_secret(colon.group(2))}"
+    return mask_secret(pair) if " " in pair.strip() else "****"
+
+
+def _pair_problem(pair: str) -> str | None:
+    """Why ``pair`` is not a header OpenTelemetry's parser reads silently, or None when it is."""
+    name, eq, value = pair.partition("=")
+    if not eq:
+        return "uses ':' where '=' belongs" if ":" in pair else "has no '='"
+    name, value = name.strip(" \t"), value.strip(" \t")
+    if not name:
+        return "has no header name before '='"
+    if not _HEADER_NAME.fullmatch(name):
+        if "%" in name:
+            return "has a percent-encoded header name (only values are encoded)"
+        return "has a header name with a character HTTP does not allow in one"
+    if not _ENCODED_VALUE.fullmatch(value):
+        return (
+            "has a value with a character that must be percent-encoded "
+            '(a tab, a control character, non-ASCII text, or one of " ; \\)'
+        )
+    if _BAD_ESCAPE.search(value):
+        return "has a '%' that does not start a %XX escape (write a literal % as %25)"
+    return None
+
+
+def parse_otlp_headers(var: str, raw: str | None) -> dict[str, str]:
+    """The headers in ``raw``, the value of ``var``: names lower-cased, values percent-decoded.
+
+    Raises :class:`ConfigError` naming ``var``, showing the value with every header value masked, when a
+    pair is malformed, wrongly encoded, or decodes to something an HTTP header cannot carry.
+    """
+    headers: dict[str, str] = {}
+    if not raw or not raw.strip():
+        return headers
+    # Empty pairs (a trailing comma) are skipped, as OpenTelemetry does; blank ones are not (it logs them).
+    pairs = [pair for pair in _PAIR_SEPARATOR.split(raw) if pair]
+
+    def fail(number: int, problem: str, expected: str = _HEADERS_EXPECTED) -> ConfigError:
+        shown = ",".join(_masked_pair(pair.strip()) for pair in pairs)
+        where = f"pair {number} of {len(pairs)}" if len(pairs) > 1 else "the pair"
+        return ConfigError(var, f"{shown!r} ({where} {problem})", expected)
+
+    for number, pair in enumerate(pairs, 1):
+        pair = pair.strip()
+        problem = _pair_problem(pair) if pair else "is blank"
+        if problem is not None:
+            raise fail(number, problem)
+        name, _eq, value = pair.partition("=")
+        name, value = name.strip(" \t").lower(), value.strip(" \t")
+        try:
+            decoded = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            raise fail(number, "has percent-encoded bytes that are not UTF-8") from None
+        if not (decoded.isascii() and decoded.isprintable()):
+            raise fail(
+                number,
+                "decodes to text that is not printable ASCII",
+                "printable ASCII text in every value (it is sent as an HTTP header value); "
+                + _HEADERS_EXPECTED,
+            )
+        headers[name] = decoded
     return headers
 
 
@@ -465,9 +565,9 @@ def _otlp(env: Mapping[str, str]) -> BackendConfig:
     return BackendConfig(
         name="otlp",
         traces_endpoint=traces,
-        headers=_parse_otlp_headers(env, trace_headers_var),
+        headers=parse_otlp_headers(trace_headers_var, env.get(trace_headers_var)),
         metrics_endpoint=metrics,
-        metrics_headers=_parse_otlp_headers(env, metric_headers_var),
+        metrics_headers=parse_otlp_headers(metric_headers_var, env.get(metric_headers_var)),
         timeout=_timeout(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"),
         auth_vars=(trace_headers_var,),
         location_vars=("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
@@ -646,7 +746,51 @@ def resolve_backends(
         )
     else:
         names, source = detect_backends(env), "detected"
-    return [PRESETS[name].build(env) for name in names], source
+    configs = [_userinfo_to_header(PRESETS[name].build(env)) for name in names]
+    if any(config.traces_endpoint is not None for config in configs):
+        # Every OTLP exporter reads these variables, whichever backend it is for.
+        for var in OTLP_HEADER_VARS:
+            parse_otlp_headers(var, env.get(var))
+    return configs, source
+
+
+def _without_userinfo(url: str | None) -> tuple[str | None, str | None]:
+    """``url`` without its user-info, and the Basic ``Authorization`` value that user-info stands for."""
+    if url is None:
+        return None, None
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _colon, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), _basic(unquote(user), unquote(password))
+
+
+def _userinfo_to_header(config: BackendConfig) -> BackendConfig:
+    """Credentials written into a URL (``https://user:password@host``) moved to the Authorization header.
+
+    The OTLP exporter's HTTP library sends them that way, overriding any Authorization header, so nothing
+    changes on the wire; but urllib (``arktrace check``, the MLflow experiment look-up) cannot take them
+    and quoted the password in its error, and no URL arktrace keeps or shows carries them any more.
+    """
+    traces, traces_auth = _without_userinfo(config.traces_endpoint)
+    metrics, metrics_auth = _without_userinfo(config.metrics_endpoint)
+    tracking, tracking_auth = _without_userinfo(config.tracking_uri)
+    if traces_auth is None and metrics_auth is None and tracking_auth is None:
+        return config
+    headers, metrics_headers = dict(config.headers), dict(config.effective_metrics_headers)
+    if traces_auth or tracking_auth:
+        headers["authorization"] = traces_auth or tracking_auth  # type: ignore[assignment]
+    if metrics_auth:
+        metrics_headers["authorization"] = metrics_auth
+    return replace(
+        config,
+        traces_endpoint=traces,
+        metrics_endpoint=metrics,
+        tracking_uri=tracking,
+        headers=headers,
+        metrics_headers=metrics_headers,
+    )
 
 
 def exporter_headers(
@@ -662,19 +806,25 @@ def exporter_headers(
     env = os.environ if env is None else env
     own = dict(config.headers if signal == "traces" else config.effective_metrics_headers)
     specific = f"OTEL_EXPORTER_OTLP_{signal.upper()}_HEADERS"
-    leaked = _parse_otlp_headers(env, specific if _get(env, specific) else "OTEL_EXPORTER_OTLP_HEADERS")
+    var = specific if _get(env, specific) else "OTEL_EXPORTER_OTLP_HEADERS"
+    leaked = parse_otlp_headers(var, env.get(var))
     headers: dict[str, str | None] = {key: None for key in leaked if key not in own}
     headers.update(own)
     return headers
+
+
+def shown_headers(headers: Mapping[str, str]) -> str:
+    """Headers as they may be printed: every value masked but those known to be public."""
+    return ", ".join(
+        f"{key}: {value if key in _PUBLIC_HEADERS else mask_secret(value)}" for key, value in headers.items()
+    )
 
 
 def summarize(config: BackendConfig, metrics: bool = True) -> str:
     """One human-readable description with every secret masked."""
     if config.traces_endpoint is None:
         return f"{config.name} (stderr)"
-    shown = []
-    for key, value in config.headers.items():
-        shown.append(f"{key}: {value if key in _PUBLIC_HEADERS else mask_secret(value)}")
+    shown = [shown_headers(config.headers)] if config.headers else []
     if config.mlflow_experiment_name is not None:
         shown.append(f"experiment name: {config.mlflow_experiment_name}")
     detail = [display_url(config.traces_endpoint)]

@@ -3,7 +3,8 @@
 Uses the same configuration as ``arktrace.init()`` (``.env``, ``ARKTRACE_BACKENDS`` or detection) and the
 same wire format (OTLP/HTTP protobuf), but posts with urllib so that the answer's status can be reported.
 Exit code 0 when every backend accepted its span, 1 when any did not (or none is configured), 2 for a
-configuration error. Secrets are masked in everything printed.
+configuration error. Everything printed goes through :func:`arktrace._redact.redact`: header values are
+masked, and credentials in URLs or in an error's text are cut.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from arktrace._backends import PROTOBUF, BackendConfig, display_url, resolve_backends
-from arktrace._errors import ConfigError, mask_secret
+from arktrace._backends import PROTOBUF, BackendConfig, display_url, resolve_backends, shown_headers
+from arktrace._errors import ConfigError
+from arktrace._redact import redact
 from arktrace._setup import build_resource, resolve_mlflow_experiment
 
 __all__ = ["CheckResult", "check_backend", "explain_status", "run_check"]
 
 DEFAULT_TIMEOUT = 10.0
-_PUBLIC = ("stream-name", "x-langfuse-ingestion-version", "x-mlflow-experiment-id", "x-project-name")
 
 
 @dataclass(frozen=True)
@@ -185,15 +186,12 @@ def check_backend(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> Ch
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "****")
-    return text
+    # A line may quote an error's text (urllib's, an SSL library's), not only values formatted here.
+    return redact(text, secrets)
 
 
 def _shown_headers(config: BackendConfig) -> str:
-    shown = [f"{k}: {v if k in _PUBLIC else mask_secret(v)}" for k, v in config.headers.items()]
-    return ", ".join(shown) if shown else "(none)"
+    return shown_headers(config.headers) or "(none)"
 
 
 def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
@@ -226,7 +224,7 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     try:
         configs, source = resolve_backends(selection, os.environ, setting="--backend")
     except ConfigError as error:
-        print(f"arktrace check: configuration error: {error}", file=out)
+        print(_scrub(f"arktrace check: configuration error: {error}", ()), file=out)
         return 2
     if not configs:
         print(

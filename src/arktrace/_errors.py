@@ -37,12 +37,31 @@ class ConfigError(ValueError):
 def mask_secret(value: str | None) -> str:
     """Show a secret without revealing it.
 
-    An ``Authorization``-style value keeps its scheme word (``Basic ****``); anything else becomes ``****``.
-    The length is not shown either, so nothing about the secret can be learnt from logs.
+    An ``Authorization`` value keeps its scheme word when it is a known one (``Basic ****``); anything else
+    becomes ``****``, as the first word of an arbitrary value may be half of the secret. The length is not
+    shown either, so nothing about the secret can be learnt from logs.
     """
     if not value:
         return "''"
     scheme, sep, _rest = value.strip().partition(" ")
-    if sep and scheme.isalpha() and len(scheme) <= 16:
+    if sep and scheme.lower() in _AUTH_SCHEMES:
         return f"{scheme} ****"
     return "****"
+
+
+# Scheme words of Authorization values (IANA's HTTP authentication scheme registry and common API ones).
+_AUTH_SCHEMES = frozenset(
+    {
+        "basic",
+        "bearer",
+        "digest",
+        "token",
+        "apikey",
+        "api-key",
+        "negotiate",
+        "ntlm",
+        "hoba",
+        "mutual",
+        "splunk",
+    }
+)

@@ -6,7 +6,8 @@ thousands of log lines. arktrace's exporters and processors run their OpenTeleme
 marker set; a filter on OpenTelemetry's loggers turns the records made under that marker into a count and a
 reason on that backend's :class:`ExportHealth`, which logs one warning when export starts failing and one
 when it works again, with the number of spans lost in between. Records from the application's own
-exporters carry no marker and pass untouched.
+exporters carry no marker and pass untouched. The reason in the warning is the exporter's or the HTTP
+library's text, which may quote the request URL or a header: it goes through :func:`arktrace._redact.redact`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from arktrace._redact import redact
 
 __all__ = [
     "ExportHealth",
@@ -90,14 +93,17 @@ class ExportHealth:
                 return
             self.failing = True
             self.outages += 1
-        why = self._redact(reason or self._reason or "no reason given")
+        # The reason is the HTTP library's or the exporter's text, which may quote the request URL.
+        why = redact(reason or self._reason or "no reason given", self._secrets)
+        if len(why) > _REASON_LIMIT:
+            why = why[:_REASON_LIMIT] + "…"
         self._reason = None
         logger.warning(
             "arktrace: cannot export %s to %s (%s): %s. They are dropped until it recovers; this is logged "
             "once per outage",
             self.signal,
             self.backend,
-            self.where,
+            redact(self.where, self._secrets),
             why,
         )
 
@@ -116,11 +122,6 @@ class ExportHealth:
             dropped,
             self.unit,
         )
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "****")
-        return text if len(text) <= _REASON_LIMIT else text[:_REASON_LIMIT] + "…"
 
 
 class _Absorb(logging.Filter):
