@@ -521,3 +521,13 @@ def test_process_exit_is_not_held_up_by_a_dead_backend() -> None:
     exiting = time.monotonic() - float(result.stdout.split()[-1])  # one clock for all processes
     assert result.returncode == 0, result.stderr
     assert exiting < 7, exiting  # the 5 s exit bound, with slack for a loaded machine
+
+
+def test_dir_and_help_show_the_lazily_imported_functions() -> None:
+    import pydoc
+
+    assert {"init", "flush", "shutdown"} <= set(dir(arktrace))
+    assert set(arktrace.__all__) <= set(dir(arktrace))
+    text = pydoc.render_doc(arktrace, renderer=pydoc.plaintext)
+    for name in ("init", "flush", "shutdown"):
+        assert f"\n    {name}(" in text, name
