@@ -531,3 +531,73 @@ def test_dir_and_help_show_the_lazily_imported_functions() -> None:
     text = pydoc.render_doc(arktrace, renderer=pydoc.plaintext)
     for name in ("init", "flush", "shutdown"):
         assert f"\n    {name}(" in text, name
+
+
+# ------------------------------------------------------------------------------------------ misspelled names
+
+
+def test_a_misspelled_arktrace_variable_is_named_with_the_closest_name(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARKTRACE_BACKEND", "console")
+    monkeypatch.setenv("ARKTRACE_NOTHING_LIKE_IT", "1")
+    result = init(instrument=False)
+    assert result.backends == ()
+    assert "ARKTRACE_BACKEND is not a variable arktrace reads (did you mean ARKTRACE_BACKENDS?)" in (
+        caplog.text
+    )
+    assert "ARKTRACE_NOTHING_LIKE_IT is not a variable arktrace reads (`arktrace run --help`" in caplog.text
+    assert shutdown()
+
+
+def test_a_misspelled_backend_variable_and_the_half_configured_backend_are_named(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENOBSERVE_AUTHTOKEN", "Basic c2VjcmV0LXRva2Vu")
+    monkeypatch.setenv("OPENOBSERVE_URL", "https://api.openobserve.ai")
+    monkeypatch.setenv("MLFLOW_TRACKING_AUTH", "my-plugin")  # MLflow's own variable, not a misspelling
+    caplog.set_level(logging.WARNING)
+    assert init(instrument=False).backends == ()
+    messages = [r.getMessage() for r in caplog.records if r.name == "arktrace"]
+    assert (
+        "arktrace: OPENOBSERVE_AUTHTOKEN is set, but arktrace reads OPENOBSERVE_AUTH_TOKEN (a misspelling?)"
+    ) in messages
+    assert (
+        "arktrace: OPENOBSERVE_URL is set but OPENOBSERVE_AUTH_TOKEN is not, "
+        "so spans do not go to OpenObserve"
+    ) in messages
+    assert not any("MLFLOW" in m for m in messages)
+    assert "c2VjcmV0LXRva2Vu" not in caplog.text
+    assert shutdown()
+
+
+def test_a_half_configured_backend_says_which_variable_is_missing_and_what_is_set_instead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEYS", "pk-lf-1")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-very-secret")
+    with pytest.raises(ConfigError) as raised:
+        init()
+    message = str(raised.value)
+    assert message.startswith("LANGFUSE_PUBLIC_KEY is not set; expected the public half")
+    assert message.endswith("(LANGFUSE_PUBLIC_KEYS is set: a misspelling?)")
+    assert "sk-lf-very-secret" not in message
+    assert _setup._state is None
+
+
+def test_every_arktrace_variable_the_code_reads_is_known() -> None:
+    # A variable read somewhere but missing from the settings registry would be reported as a
+    # misspelling, and stop the program under `arktrace run`.
+    import re
+
+    from arktrace._backends import known_variables
+    from arktrace._reference import NOT_MISSPELLINGS
+
+    package = Path(arktrace.__file__).parent
+    used = {
+        name
+        for path in package.rglob("*.py")
+        for name in re.findall(r"[\"'](ARKTRACE_[A-Z0-9_]+)[\"']", path.read_text())
+    }
+    known = known_variables() | NOT_MISSPELLINGS
+    assert "ARKTRACE_MAX_VALUE_LENGTH" in used and used <= known, sorted(used - known)

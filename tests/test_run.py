@@ -254,3 +254,14 @@ def test_multiprocessing_workers_export_their_spans(tmp_path, server, receiver, 
     done = _run(tmp_path, env, MULTIPROCESSING_APP, start_method)
     assert done.returncode == 0, done.stderr
     assert _contents(receiver) == ["process 0", "process 1"]
+
+
+def test_an_unknown_arktrace_variable_stops_the_program_naming_the_closest(tmp_path, server):
+    done = _run(tmp_path, _env(tmp_path, server, ARKTRACE_BACKEND="console"), APP, "normal")
+    assert done.returncode == 78
+    assert done.stderr == (
+        "arktrace run: ARKTRACE_BACKEND is not a variable arktrace reads (did you mean ARKTRACE_BACKENDS?); "
+        "fix or unset it\n"
+    )
+    assert not (tmp_path / "ran").exists()
+    assert server.requests == []

@@ -410,8 +410,7 @@ def test_chat_validation_errors(ark):
     status, err = error({"model": "ep-error-404", "messages": user("x")})
     assert (status, err["code"], err["type"]) == (404, "InvalidEndpointOrModel.NotFound", "NotFound")
     assert err["message"].startswith(
-        "The model or endpoint ep-error-404 does not exist or you do not have access to it."
-        " Request id: "
+        "The model or endpoint ep-error-404 does not exist or you do not have access to it. Request id: "
     )
     # explicit nulls (the Ark SDK sends every unset parameter as null) are "not set"
     nulls = {"max_tokens": None, "max_completion_tokens": None, "tools": None, "stream_options": None}

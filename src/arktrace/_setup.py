@@ -39,11 +39,14 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from arktrace._backends import (
     BackendConfig,
+    describe_unknown,
     display_url,
     env_flag,
     exporter_headers,
+    incomplete_backends,
     resolve_backends,
     summarize,
+    unknown_variables,
 )
 from arktrace._errors import ConfigError
 from arktrace._export_health import (
@@ -88,6 +91,9 @@ _state: _State | None = None
 _atexit_registered = False
 _sessions: weakref.WeakSet[Any] = weakref.WeakSet()  # the HTTP sessions of the exporters made here
 _fork_hook_registered = False
+# Set by `arktrace run`'s bootstrap: there an unknown ARKTRACE_* name stops the program, as a bad value
+# does, because the user asked for tracing and a typo would otherwise run it untraced.
+unknown_variables_are_errors = False
 
 
 class _BackendProcessors(SpanProcessor):
@@ -439,6 +445,7 @@ def init(
         metrics_on = env_flag(env, "ARKTRACE_METRICS", True) if metrics is None else bool(metrics)
 
         # 1. Validate everything before touching any global state.
+        _report_unknown_variables(env)
         configs, source = resolve_backends(backends, env)
         existing_tp = trace_api.get_tracer_provider()
         reuse = isinstance(existing_tp, TracerProvider)
@@ -524,6 +531,10 @@ def init(
         _state = _State(result, processor, not reuse, meter_provider, uninstrument)
         _register_atexit()
         _log_choice(configs, source, metrics_on, reuse)
+        for line in incomplete_backends(env, [c.name for c in configs]):
+            # Said loudly only when nothing is traced: with a backend chosen, the other's variables are
+            # often its own SDK's (an MLflow experiment name for MLflow's local store).
+            logger.log(logging.INFO if configs else logging.WARNING, "arktrace: %s", line)
         return result
 
 
@@ -608,6 +619,15 @@ def _check_arguments(
             raise ConfigError(
                 name, "an unknown keyword argument of init()", "one of " + ", ".join(_INSTRUMENT_OPTIONS)
             )
+
+
+def _report_unknown_variables(env: Mapping[str, str]) -> None:
+    unknown = unknown_variables(env)
+    own = [describe_unknown(*entry) for entry in unknown if entry[2]]
+    if own and unknown_variables_are_errors:
+        raise ConfigError("; ".join(own) + "; fix or unset it")
+    for entry in unknown:
+        logger.warning("arktrace: %s", describe_unknown(*entry))
 
 
 def _load_dotenv() -> None:

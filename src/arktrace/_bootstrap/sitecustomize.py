@@ -43,6 +43,9 @@ def _init() -> None:
         _warn(f"{sys.executable} cannot import arktrace ({error}); this process runs untraced")
         return
     try:
+        from arktrace import _setup
+
+        _setup.unknown_variables_are_errors = True
         arktrace.init()
     except arktrace.ConfigError as error:
         _warn(f"{error}")
