@@ -39,6 +39,8 @@ class CheckResult:
     message: str
     status: int | None = None
     endpoint: str | None = None
+    sent: BackendConfig | None = None
+    """The configuration the test span went out with (an MLflow experiment name resolved to its id)."""
 
 
 # ------------------------------------------------------------------------------------------ wording
@@ -178,7 +180,7 @@ def check_backend(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> Ch
     ok, message = explain_status(config, status, location)
     if ok:
         message += f"; trace id {trace_id}, {1000 * (time.monotonic() - started):.0f} ms"
-    return CheckResult(config.name, ok, message, status, config.traces_endpoint)
+    return CheckResult(config.name, ok, message, status, config.traces_endpoint, config)
 
 
 # ------------------------------------------------------------------------------------------ command
@@ -194,6 +196,18 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
 def _shown_headers(config: BackendConfig) -> str:
     shown = [f"{k}: {v if k in _PUBLIC else mask_secret(v)}" for k, v in config.headers.items()]
     return ", ".join(shown) if shown else "(none)"
+
+
+def example_env() -> str:
+    """The commented example .env: shipped in the package, or the repository's file in a source tree."""
+    from importlib import resources
+    from pathlib import Path
+
+    shipped = resources.files("arktrace").joinpath("data/env.example")
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    # An editable install runs from the source tree, where the file is the repository's .env.example.
+    return (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
 
 
 def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
@@ -214,7 +228,15 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     parser.add_argument(
         "--no-dotenv", action="store_true", help="do not load .env from the working directory"
     )
+    parser.add_argument(
+        "--example-env",
+        action="store_true",
+        help="print an example .env, every variable with a comment, and exit (> .env to start one)",
+    )
     args = parser.parse_args(argv)
+    if args.example_env:
+        out.write(example_env())
+        return 0
 
     if not args.no_dotenv:
         from dotenv import find_dotenv, load_dotenv
@@ -232,7 +254,8 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         print(
             "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
             "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
-            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); see .env.example",
+            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); `arktrace check --example-env` prints "
+            "every variable with a comment",
             file=out,
         )
         return 1
@@ -240,16 +263,24 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     print(f"arktrace check: {len(configs)} backend(s) {how}", file=out)
     secrets = [secret for config in configs for secret in config.secrets()]
     failures = 0
+    stored = 0
     width = max(len(c.name) for c in configs)
     for config in configs:
         result = check_backend(config, timeout=args.timeout)
         failures += not result.ok
+        stored += result.ok and result.status is not None
         lines = [f"{config.name:<{width}}  {'ok  ' if result.ok else 'FAIL'}  {result.message}"]
         if config.traces_endpoint is not None:
             pad = " " * (width + 8)
             lines.append(f"{pad}POST {display_url(config.traces_endpoint)}")
-            lines.append(f"{pad}headers {_shown_headers(config)}")
+            lines.append(f"{pad}headers {_shown_headers(result.sent or config)}")
         print(_scrub("\n".join(lines), secrets), file=out)
+    if stored:
+        print(
+            "arktrace check: the test span stays in the backend(s) that accepted it, as a trace named "
+            "'arktrace check' (its trace id is above); delete it there if it is in the way",
+            file=out,
+        )
     if failures:
         print(f"arktrace check: {failures} of {len(configs)} backend(s) failed", file=out)
         return 1

@@ -680,7 +680,7 @@ def _log_choice(configs: Sequence[BackendConfig], source: str, metrics_on: bool,
         logger.log(
             level,
             "arktrace: no backend configured (%s); LLM spans go to %s only. Set ARKTRACE_BACKENDS or a "
-            "backend's variables (see `arktrace check`)",
+            "backend's variables (`arktrace check --example-env` lists them)",
             "chosen by " + source if source != "detected" else "none detected",
             where,
         )
