@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from otlp_receiver import receiver_fixture  # noqa: F401
 
 APP = """
