@@ -601,3 +601,77 @@ def test_every_arktrace_variable_the_code_reads_is_known() -> None:
     }
     known = known_variables() | NOT_MISSPELLINGS
     assert "ARKTRACE_MAX_VALUE_LENGTH" in used and used <= known, sorted(used - known)
+
+
+# ------------------------------------------------------------------------------------------ SIGTERM
+
+SERVING = """
+import os, sys
+import arktrace
+arktrace.init(service_name="sigterm-test")
+import openai
+
+client = openai.OpenAI(api_key="k", base_url=os.environ["APP_BASE_URL"], max_retries=0)
+question = [{"role": "user", "content": "hi"}]
+calls = 0
+while True:  # a server that runs until it is stopped, with no SIGTERM handler of its own
+    client.chat.completions.create(model="ep-20250101120000-abcde", messages=question)
+    calls += 1
+    if calls == 3:
+        print("serving", flush=True)
+"""
+
+
+def test_sigterm_flushes_the_last_spans_and_the_process_still_dies_of_it(
+    server, receiver: OTLPReceiver
+) -> None:
+    import signal
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ARKTRACE_"))},
+        "PYTHONPATH": SRC,
+        "APP_BASE_URL": server.base_url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "ARKTRACE_METRICS": "false",
+        "OTEL_BSP_SCHEDULE_DELAY": "600000",  # nothing is exported before the end, unless flushed
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVING], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline() == "serving\n", process.stderr.read()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGTERM, process.stderr.read()
+    spans = receiver.spans()
+    assert len(spans) >= 3
+    assert {s.resource["service.name"] for s in spans} == {"sigterm-test"}
+
+
+def test_sigterm_is_watched_only_where_the_application_left_the_default(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    original = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        init(instrument=False)
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, original)
+        assert shutdown()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back by shutdown()
+
+        def the_applications(signum, frame):
+            pass
+
+        signal.signal(signal.SIGTERM, the_applications)
+        init(instrument=False)
+        assert signal.getsignal(signal.SIGTERM) is the_applications
+        assert shutdown()
+        assert signal.getsignal(signal.SIGTERM) is the_applications
+    finally:
+        signal.signal(signal.SIGTERM, original)

@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -530,6 +531,8 @@ def init(
         )
         _state = _State(result, processor, not reuse, meter_provider, uninstrument)
         _register_atexit()
+        if processor.processors:
+            _flush_on_sigterm()
         _log_choice(configs, source, metrics_on, reuse)
         for line in incomplete_backends(env, [c.name for c in configs]):
             # Said loudly only when nothing is traced: with a backend chosen, the other's variables are
@@ -565,6 +568,7 @@ def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
         state, _state = _state, None
     if state is None:
         return True
+    _restore_sigterm()
     if state.uninstrument is not None:
         try:
             state.uninstrument()
@@ -666,6 +670,36 @@ def _register_worker_flush(_key: object) -> None:
     from multiprocessing import util
 
     util.Finalize(None, _at_exit, exitpriority=0)
+
+
+def _flush_on_sigterm() -> None:
+    """Flush before a SIGTERM that would end the process without running atexit (a container stop, a
+    process manager, ``kill``), but only where the application left SIGTERM's default in place: a handler
+    it installed, before or after init(), is its own way of shutting down (usually ending in atexit)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set a handler
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (AttributeError, ValueError, OSError):
+        logger.debug("arktrace: cannot watch SIGTERM here", exc_info=True)
+
+
+def _restore_sigterm() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # The default first: a second SIGTERM while the flush runs ends the process at once, as without arktrace.
+    signal.signal(signum, signal.SIG_DFL)
+    with contextlib.suppress(Exception):
+        shutdown(DEFAULT_SHUTDOWN_TIMEOUT)
+    # Die of the signal itself, so the exit status stays "killed by SIGTERM" for whoever waits on the process.
+    os.kill(os.getpid(), signum)
 
 
 def _at_exit() -> None:
