@@ -222,3 +222,22 @@ def test_example_env_is_printed_from_the_installed_package() -> None:
         assert name in out, name
     # the messages that send a newcomer to the example point at this command, not at a repository file
     assert "`arktrace check --example-env`" in check()[1]
+
+
+def test_misspelled_variables_are_named_before_no_backend_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARKTRACE_BACKEND", "langfuse")
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEYS", "pk-lf-1")
+    monkeypatch.setenv("LANGFUSE_BASE_URL", "https://cloud.langfuse.com")
+    code, out = check()
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[:3] == [
+        "arktrace check: ARKTRACE_BACKEND is not a variable arktrace reads (did you mean ARKTRACE_BACKENDS?)",
+        "arktrace check: LANGFUSE_PUBLIC_KEYS is set, but arktrace reads LANGFUSE_PUBLIC_KEY "
+        "(a misspelling?)",
+        "arktrace check: LANGFUSE_BASE_URL is set but neither LANGFUSE_PUBLIC_KEY nor LANGFUSE_SECRET_KEY "
+        "is, so spans do not go to Langfuse",
+    ]
+    assert "no backend configured" in lines[3]

@@ -739,9 +739,10 @@ def incomplete_backends(env: Mapping[str, str], chosen: Sequence[str]) -> list[s
         present = [var for var in preset.env_vars if _get(env, var) is not None]
         if not present or preset.disabled_by(env):
             continue
-        missing = " or ".join(preset.detect_vars)
+        vars_ = preset.detect_vars
+        missing = f"{vars_[0]} is not" if len(vars_) == 1 else f"neither {' nor '.join(vars_)} is"
         lines.append(
-            f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} set but {missing} is not, "
+            f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} set but {missing}, "
             f"so spans do not go to {preset.title}"
         )
     return lines

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from arktrace._backends import PROTOBUF, BackendConfig, display_url, resolve_backends
+from arktrace._backends import (
+    PROTOBUF,
+    BackendConfig,
+    describe_unknown,
+    display_url,
+    incomplete_backends,
+    resolve_backends,
+    unknown_variables,
+)
 from arktrace._errors import ConfigError, mask_secret
 from arktrace._setup import build_resource, resolve_mlflow_experiment
 
@@ -245,12 +253,16 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if path:
             load_dotenv(path, override=False)
     selection = ",".join(args.backend) if args.backend else None
+    for entry in unknown_variables(os.environ):
+        print(f"arktrace check: {describe_unknown(*entry)}", file=out)
     try:
         configs, source = resolve_backends(selection, os.environ, setting="--backend")
     except ConfigError as error:
         print(f"arktrace check: configuration error: {error}", file=out)
         return 2
     if not configs:
+        for line in incomplete_backends(os.environ, ()):
+            print(f"arktrace check: {line}", file=out)
         print(
             "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
             "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
