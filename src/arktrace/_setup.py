@@ -620,8 +620,14 @@ def _check_arguments(
             raise ConfigError(name, repr(value), "True or False")
     for name in instrument_options:
         if name not in _INSTRUMENT_OPTIONS:
+            import difflib
+            import inspect
+
+            keywords = [*inspect.signature(init).parameters][:-1] + list(_INSTRUMENT_OPTIONS)
+            close = difflib.get_close_matches(name, keywords, 1)
+            hint = f"did you mean {close[0]}? " if close else ""
             raise ConfigError(
-                name, "an unknown keyword argument of init()", "one of " + ", ".join(_INSTRUMENT_OPTIONS)
+                name, "an unknown keyword argument of init()", hint + "one of " + ", ".join(keywords)
             )
 
 
