@@ -675,3 +675,43 @@ def test_sigterm_is_watched_only_where_the_application_left_the_default(
         assert signal.getsignal(signal.SIGTERM) is the_applications
     finally:
         signal.signal(signal.SIGTERM, original)
+
+
+@pytest.mark.parametrize(
+    ("openai_version", "httpx_version", "warned"),
+    [
+        ("1.40.0", "0.28.1", True),
+        ("1.55.2", "0.28.0", True),
+        ("1.55.3", "0.28.1", False),
+        ("1.40.0", "0.27.2", False),
+        ("3.57.0", "1.0.0", False),
+        ("1.40.0", None, False),  # httpx absent (the SDK then uses httpx2 or fails on its own)
+    ],
+)
+def test_openai_that_cannot_use_the_installed_httpx_is_said_at_init(
+    openai_version: str, httpx_version: str | None, warned: bool
+) -> None:
+    from importlib.metadata import PackageNotFoundError
+
+    from arktrace._setup import openai_httpx_mismatch
+
+    def version(name: str) -> str:
+        found = {"openai": openai_version, "httpx": httpx_version}[name]
+        if found is None:
+            raise PackageNotFoundError(name)
+        return found
+
+    message = openai_httpx_mismatch(version)
+    assert (message is not None) == warned
+    if warned:
+        assert message.startswith(
+            f"openai {openai_version} cannot create a client with httpx {httpx_version}"
+        )
+        assert 'pip install "openai>=1.55.3"' in message
+
+
+def test_the_installed_openai_and_httpx_work_together() -> None:
+    # the versions this test suite runs with are a working pair: init() says nothing about them
+    from arktrace._setup import openai_httpx_mismatch
+
+    assert openai_httpx_mismatch() is None

@@ -534,6 +534,9 @@ def init(
         if processor.processors:
             _flush_on_sigterm()
         _log_choice(configs, source, metrics_on, reuse)
+        mismatch = openai_httpx_mismatch()
+        if mismatch:
+            logger.warning("arktrace: %s", mismatch)
         for line in incomplete_backends(env, [c.name for c in configs]):
             # Said loudly only when nothing is traced: with a backend chosen, the other's variables are
             # often its own SDK's (an MLflow experiment name for MLflow's local store).
@@ -629,6 +632,34 @@ def _check_arguments(
             raise ConfigError(
                 name, "an unknown keyword argument of init()", hint + "one of " + ", ".join(keywords)
             )
+
+
+def openai_httpx_mismatch(version: Callable[[str], str] | None = None) -> str | None:
+    """What to do when the installed openai cannot create a client with the installed httpx, else None.
+
+    openai before 1.55.3 passes ``proxies`` to httpx, which 0.28 removed: every ``OpenAI()`` then raises
+    a TypeError that says nothing of versions. Said at init(), before the application meets it.
+    """
+    import re
+    from importlib import metadata
+
+    version = metadata.version if version is None else version
+
+    def installed(name: str) -> tuple[str, tuple[int, ...]] | None:
+        try:
+            text = version(name)
+        except Exception:  # not installed, or unreadable metadata
+            return None
+        match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+        return (text, tuple(int(part or 0) for part in match.groups())) if match else None
+
+    openai, httpx = installed("openai"), installed("httpx")
+    if openai is None or httpx is None or openai[1] >= (1, 55, 3) or httpx[1] < (0, 28, 0):
+        return None
+    return (
+        f"openai {openai[0]} cannot create a client with httpx {httpx[0]} (TypeError about 'proxies', "
+        'fixed in openai 1.55.3): pip install "openai>=1.55.3", or "httpx<0.28" to keep this openai'
+    )
 
 
 def _report_unknown_variables(env: Mapping[str, str]) -> None:
