@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from otlp_receiver import receiver_fixture  # noqa: F401
 
 APP = """
@@ -143,3 +145,69 @@ def test_the_instrumentor_works_without_opentelemetry_instrumentation():
     )
     assert done.returncode == 0, done.stderr
     assert "opentelemetry.instrumentation.instrumentor" not in done.stdout
+
+
+RECIPE_APP = """
+import os
+import openai
+
+client = openai.OpenAI(api_key="k", base_url=os.environ["APP_BASE_URL"], max_retries=0)
+client.chat.completions.create(model=os.environ["APP_MODEL"], messages=[{"role": "user", "content": "hi"}])
+"""
+
+
+def _readme_recipe() -> str:
+    """The README's `opentelemetry-instrument` command line, as a user copies it."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (line,) = [
+        line for line in readme.splitlines() if line.endswith("opentelemetry-instrument python app.py")
+    ]
+    return line
+
+
+@pytest.mark.once
+def test_the_readmes_opentelemetry_instrument_recipe_exports_with_only_the_endpoint_set(
+    tmp_path, server, receiver
+):
+    # The distro defaults to grpc, whose exporter arktrace[instrumentation] does not install: without
+    # arktrace's default the program ran untraced after "Requested component 'otlp_proto_grpc' not found".
+    from test_run import _env
+
+    recipe = _readme_recipe()
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318" in recipe
+    (tmp_path / "app.py").write_text(RECIPE_APP)
+    env = _env(tmp_path, server)
+    for name in list(env):
+        if name.startswith("OTEL_"):
+            del env[name]
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run(
+        ["bash", "-c", recipe.replace("http://localhost:4318", receiver.url)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Failed to auto initialize" not in done.stderr, done.stderr
+    (span,) = receiver.spans()
+    assert span.scope == "arktrace" and span.attributes["gen_ai.response.model"] == "seed-1-8-251228"
+    assert span.resource["service.name"] == "byteplus"
+    # the distro's metrics and logs exporters went the same way, over HTTP
+    assert "/v1/metrics" in {r.path for r in receiver.requests}
+
+
+@pytest.mark.once
+def test_a_protocol_the_user_chose_is_kept(monkeypatch):
+    import importlib
+
+    # set before the import, which applies the default to this process's environment
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+    from arktrace import _otel_defaults
+
+    importlib.reload(_otel_defaults)
+    assert os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/json"
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+    importlib.reload(_otel_defaults)
+    assert os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"  # no grpc exporter installed here

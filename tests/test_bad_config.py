@@ -136,7 +136,8 @@ BAD_ARGUMENTS: dict[str, tuple[dict[str, Any], str]] = {
     "stream_usage type": ({"stream_usage": 1.0}, "'auto'"),
     "prices": ({"prices": 5}, "JSON object"),
     "prices file": ({"prices": "/nonexistent.json"}, "JSON price file"),
-    "unknown keyword": ({"capture_contents": False}, "capture_content"),
+    "unknown keyword": ({"capture_contents": False}, "did you mean capture_content?"),
+    "unknown keyword of init": ({"service": "shop"}, "did you mean service_name?"),
 }
 
 

@@ -165,9 +165,9 @@ def test_errors_end_the_span_as_error(client, server, spans, status, error_class
 
 def test_unknown_endpoint_is_a_404_span(client, spans):
     with pytest.raises(openai.NotFoundError):
-        client.chat.completions.create(model="ep-20990101000000-nosuch", messages=QUESTION)
+        client.chat.completions.create(model="ep-error-404", messages=QUESTION)
     span = spans.one()
-    assert span.name == "chat ep-20990101000000-nosuch"
+    assert span.name == "chat ep-error-404"
     assert span.attributes["arktrace.error.code"] == "InvalidEndpointOrModel.NotFound"
 
 

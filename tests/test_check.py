@@ -257,3 +257,60 @@ def test_credentials_in_the_endpoint_never_printed(variable: str, endpoint: str,
     assert result.returncode == 1 or ":{port}" not in endpoint, shown  # port 80 may be served here
     assert "backend(s) detected" in shown and "Traceback" not in shown, shown
     assert CANARY not in shown
+
+
+def test_mlflow_headers_shown_are_those_sent_and_the_test_trace_is_mentioned(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver.respond(
+        "/api/2.0/mlflow/experiments/get-by-name",
+        200,
+        body=b'{"experiment": {"experiment_id": "5", "name": "BytePlus", "lifecycle_stage": "active"}}',
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", receiver.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "BytePlus")
+    code, out = check()
+    assert code == 0, out
+    sent = receiver.wait_for(lambda r: r.path == "/v1/traces")
+    assert sent.headers["x-mlflow-experiment-id"] == "5"
+    assert "headers x-mlflow-experiment-id: 5\n" in out
+    assert "(none)" not in out
+    assert "stays in the backend(s) that accepted it, as a trace named 'arktrace check'" in out
+
+
+def test_a_failed_check_leaves_no_trace_to_mention(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    code, out = check()
+    assert code == 1
+    assert "stays in the backend" not in out
+
+
+def test_example_env_is_printed_from_the_installed_package() -> None:
+    from arktrace._reference import BACKEND_VARIABLES, OPTIONS
+
+    code, out = check("--example-env")
+    assert code == 0
+    assert out == (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
+    for name in [*BACKEND_VARIABLES, *(n for o in OPTIONS for n in o.env if n.startswith("ARKTRACE_"))]:
+        assert name in out, name
+    # the messages that send a newcomer to the example point at this command, not at a repository file
+    assert "`arktrace check --example-env`" in check()[1]
+
+
+def test_misspelled_variables_are_named_before_no_backend_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARKTRACE_BACKEND", "langfuse")
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEYS", "pk-lf-1")
+    monkeypatch.setenv("LANGFUSE_BASE_URL", "https://cloud.langfuse.com")
+    code, out = check()
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[:3] == [
+        "arktrace check: ARKTRACE_BACKEND is not a variable arktrace reads (did you mean ARKTRACE_BACKENDS?)",
+        "arktrace check: LANGFUSE_PUBLIC_KEYS is set, but arktrace reads LANGFUSE_PUBLIC_KEY "
+        "(a misspelling?)",
+        "arktrace check: LANGFUSE_BASE_URL is set but neither LANGFUSE_PUBLIC_KEY nor LANGFUSE_SECRET_KEY "
+        "is, so spans do not go to Langfuse",
+    ]
+    assert "no backend configured" in lines[3]

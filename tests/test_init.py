@@ -521,3 +521,197 @@ def test_process_exit_is_not_held_up_by_a_dead_backend() -> None:
     exiting = time.monotonic() - float(result.stdout.split()[-1])  # one clock for all processes
     assert result.returncode == 0, result.stderr
     assert exiting < 7, exiting  # the 5 s exit bound, with slack for a loaded machine
+
+
+def test_dir_and_help_show_the_lazily_imported_functions() -> None:
+    import pydoc
+
+    assert {"init", "flush", "shutdown"} <= set(dir(arktrace))
+    assert set(arktrace.__all__) <= set(dir(arktrace))
+    text = pydoc.render_doc(arktrace, renderer=pydoc.plaintext)
+    for name in ("init", "flush", "shutdown"):
+        assert f"\n    {name}(" in text, name
+
+
+# ------------------------------------------------------------------------------------------ misspelled names
+
+
+def test_a_misspelled_arktrace_variable_is_named_with_the_closest_name(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARKTRACE_BACKEND", "console")
+    monkeypatch.setenv("ARKTRACE_NOTHING_LIKE_IT", "1")
+    result = init(instrument=False)
+    assert result.backends == ()
+    assert "ARKTRACE_BACKEND is not a variable arktrace reads (did you mean ARKTRACE_BACKENDS?)" in (
+        caplog.text
+    )
+    assert "ARKTRACE_NOTHING_LIKE_IT is not a variable arktrace reads (`arktrace run --help`" in caplog.text
+    assert shutdown()
+
+
+def test_a_misspelled_backend_variable_and_the_half_configured_backend_are_named(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENOBSERVE_AUTHTOKEN", "Basic c2VjcmV0LXRva2Vu")
+    monkeypatch.setenv("OPENOBSERVE_URL", "https://api.openobserve.ai")
+    monkeypatch.setenv("MLFLOW_TRACKING_AUTH", "my-plugin")  # MLflow's own variable, not a misspelling
+    caplog.set_level(logging.WARNING)
+    assert init(instrument=False).backends == ()
+    messages = [r.getMessage() for r in caplog.records if r.name == "arktrace"]
+    assert (
+        "arktrace: OPENOBSERVE_AUTHTOKEN is set, but arktrace reads OPENOBSERVE_AUTH_TOKEN (a misspelling?)"
+    ) in messages
+    assert (
+        "arktrace: OPENOBSERVE_URL is set but OPENOBSERVE_AUTH_TOKEN is not, "
+        "so spans do not go to OpenObserve"
+    ) in messages
+    assert not any("MLFLOW" in m for m in messages)
+    assert "c2VjcmV0LXRva2Vu" not in caplog.text
+    assert shutdown()
+
+
+def test_a_half_configured_backend_says_which_variable_is_missing_and_what_is_set_instead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEYS", "pk-lf-1")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-very-secret")
+    with pytest.raises(ConfigError) as raised:
+        init()
+    message = str(raised.value)
+    assert message.startswith("LANGFUSE_PUBLIC_KEY is not set; expected the public half")
+    assert message.endswith("(LANGFUSE_PUBLIC_KEYS is set: a misspelling?)")
+    assert "sk-lf-very-secret" not in message
+    assert _setup._state is None
+
+
+def test_every_arktrace_variable_the_code_reads_is_known() -> None:
+    # A variable read somewhere but missing from the settings registry would be reported as a
+    # misspelling, and stop the program under `arktrace run`.
+    import re
+
+    from arktrace._backends import known_variables
+    from arktrace._reference import NOT_MISSPELLINGS
+
+    package = Path(arktrace.__file__).parent
+    used = {
+        name
+        for path in package.rglob("*.py")
+        for name in re.findall(r"[\"'](ARKTRACE_[A-Z0-9_]+)[\"']", path.read_text())
+    }
+    known = known_variables() | NOT_MISSPELLINGS
+    assert "ARKTRACE_MAX_VALUE_LENGTH" in used and used <= known, sorted(used - known)
+
+
+# ------------------------------------------------------------------------------------------ SIGTERM
+
+SERVING = """
+import os, sys
+import arktrace
+arktrace.init(service_name="sigterm-test")
+import openai
+
+client = openai.OpenAI(api_key="k", base_url=os.environ["APP_BASE_URL"], max_retries=0)
+question = [{"role": "user", "content": "hi"}]
+calls = 0
+while True:  # a server that runs until it is stopped, with no SIGTERM handler of its own
+    client.chat.completions.create(model="ep-20250101120000-abcde", messages=question)
+    calls += 1
+    if calls == 3:
+        print("serving", flush=True)
+"""
+
+
+def test_sigterm_flushes_the_last_spans_and_the_process_still_dies_of_it(
+    server, receiver: OTLPReceiver
+) -> None:
+    import signal
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ARKTRACE_"))},
+        "PYTHONPATH": SRC,
+        "APP_BASE_URL": server.base_url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "ARKTRACE_METRICS": "false",
+        "OTEL_BSP_SCHEDULE_DELAY": "600000",  # nothing is exported before the end, unless flushed
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVING], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline() == "serving\n", process.stderr.read()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGTERM, process.stderr.read()
+    spans = receiver.spans()
+    assert len(spans) >= 3
+    assert {s.resource["service.name"] for s in spans} == {"sigterm-test"}
+
+
+def test_sigterm_is_watched_only_where_the_application_left_the_default(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    original = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        init(instrument=False)
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, original)
+        assert shutdown()
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back by shutdown()
+
+        def the_applications(signum, frame):
+            pass
+
+        signal.signal(signal.SIGTERM, the_applications)
+        init(instrument=False)
+        assert signal.getsignal(signal.SIGTERM) is the_applications
+        assert shutdown()
+        assert signal.getsignal(signal.SIGTERM) is the_applications
+    finally:
+        signal.signal(signal.SIGTERM, original)
+
+
+@pytest.mark.parametrize(
+    ("openai_version", "httpx_version", "warned"),
+    [
+        ("1.40.0", "0.28.1", True),
+        ("1.55.2", "0.28.0", True),
+        ("1.55.3", "0.28.1", False),
+        ("1.40.0", "0.27.2", False),
+        ("3.57.0", "1.0.0", False),
+        ("1.40.0", None, False),  # httpx absent (the SDK then uses httpx2 or fails on its own)
+    ],
+)
+def test_openai_that_cannot_use_the_installed_httpx_is_said_at_init(
+    openai_version: str, httpx_version: str | None, warned: bool
+) -> None:
+    from importlib.metadata import PackageNotFoundError
+
+    from arktrace._setup import openai_httpx_mismatch
+
+    def version(name: str) -> str:
+        found = {"openai": openai_version, "httpx": httpx_version}[name]
+        if found is None:
+            raise PackageNotFoundError(name)
+        return found
+
+    message = openai_httpx_mismatch(version)
+    assert (message is not None) == warned
+    if warned:
+        assert message.startswith(
+            f"openai {openai_version} cannot create a client with httpx {httpx_version}"
+        )
+        assert 'pip install "openai>=1.55.3"' in message
+
+
+def test_the_installed_openai_and_httpx_work_together() -> None:
+    # the versions this test suite runs with are a working pair: init() says nothing about them
+    from arktrace._setup import openai_httpx_mismatch
+
+    assert openai_httpx_mismatch() is None

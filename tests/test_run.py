@@ -111,7 +111,13 @@ def test_every_span_arrives_and_the_exit_is_the_programs(tmp_path, server, recei
     if how == "raise":
         assert done.stderr.rstrip().endswith("LookupError: the application's own failure")
         assert "Traceback (most recent call last)" in done.stderr
-    assert "arktrace run" not in done.stderr
+    # where the spans go, said once on stderr (the program's stdout is its own)
+    said = [line for line in done.stderr.splitlines() if line.startswith("arktrace run")]
+    assert said == [
+        f"arktrace run: exporting to otlp [detected from the environment], via a new TracerProvider: "
+        f"otlp ({receiver.url}/v1/traces; no metrics)"
+    ]
+    assert "arktrace" not in done.stdout
     spans = receiver.spans()
     assert _contents(receiver) == ["call 0", "call 1"]
     assert {s.attributes["gen_ai.response.model"] for s in spans} == {RESOLVED}
@@ -254,3 +260,16 @@ def test_multiprocessing_workers_export_their_spans(tmp_path, server, receiver, 
     done = _run(tmp_path, env, MULTIPROCESSING_APP, start_method)
     assert done.returncode == 0, done.stderr
     assert _contents(receiver) == ["process 0", "process 1"]
+    # said by the program's first process only, not again by each spawned worker
+    assert done.stderr.count("arktrace run: exporting to otlp") == 1, done.stderr
+
+
+def test_an_unknown_arktrace_variable_stops_the_program_naming_the_closest(tmp_path, server):
+    done = _run(tmp_path, _env(tmp_path, server, ARKTRACE_BACKEND="console"), APP, "normal")
+    assert done.returncode == 78
+    assert done.stderr == (
+        "arktrace run: ARKTRACE_BACKEND is not a variable arktrace reads (did you mean ARKTRACE_BACKENDS?); "
+        "fix or unset it\n"
+    )
+    assert not (tmp_path / "ran").exists()
+    assert server.requests == []

@@ -407,11 +407,10 @@ def test_chat_validation_errors(ark):
     assert "model" in err["message"]
     status, err = error({"model": FLASH_EP})
     assert (status, err["code"]) == (400, "MissingParameter") and "messages" in err["message"]
-    status, err = error({"model": "ep-20990101000000-nope", "messages": user("x")})
+    status, err = error({"model": "ep-error-404", "messages": user("x")})
     assert (status, err["code"], err["type"]) == (404, "InvalidEndpointOrModel.NotFound", "NotFound")
     assert err["message"].startswith(
-        "The model or endpoint ep-20990101000000-nope does not exist or you do not have access to it."
-        " Request id: "
+        "The model or endpoint ep-error-404 does not exist or you do not have access to it. Request id: "
     )
     # explicit nulls (the Ark SDK sends every unset parameter as null) are "not set"
     nulls = {"max_tokens": None, "max_completion_tokens": None, "tools": None, "stream_options": None}
@@ -561,6 +560,23 @@ def test_magic_models(ark):
     evs = events(raw)
     assert len(evs) == 3 and evs[0]["model"] == "seed-1-6-flash-250715" and "error" in evs[2]
     assert post(ark, "/chat/completions", {"model": "ep-error-midstream", "messages": user("x")})[0] == 500
+
+
+def test_any_model_name_is_served_unless_it_is_a_magic_error_model(ark):
+    # a seed guide's code, written for another provider, runs against the bundled server unchanged
+    for requested, served in [
+        ("gpt-4o", "gpt-4o"),
+        ("moonshot-v1-8k", "moonshot-v1-8k"),
+        ("ep-20990101000000-other", "seed-1-8-251228"),
+    ]:
+        for path, body in [
+            ("/chat/completions", {"model": requested, "messages": user("x")}),
+            ("/embeddings", {"model": requested, "input": "x"}),
+        ]:
+            status, _, payload = post(ark, path, body)
+            assert (status, payload["model"]) == (200, served), (requested, path)
+    assert post(ark, "/chat/completions", {"model": "ep-error-404", "messages": user("x")})[0] == 404
+    assert post(ark, "/chat/completions", {"model": "ep-error-418", "messages": user("x")})[0] == 418
 
 
 def test_custom_endpoints_and_reply():

@@ -34,6 +34,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'arktrace' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    # dir() and help() list what the module holds; the lazily imported functions are part of it too.
+    return sorted({*globals(), *_SETUP})
+
+
 __all__ = [
     "ConfigError",
     "__version__",

@@ -23,6 +23,7 @@ console        (none; spans are written to stderr)
 from __future__ import annotations
 
 import base64
+import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -42,11 +43,13 @@ __all__ = [
     "display_url",
     "env_flag",
     "exporter_headers",
+    "incomplete_backends",
     "parse_backend_names",
     "parse_otlp_headers",
     "resolve_backends",
     "shown_headers",
     "summarize",
+    "unknown_variables",
 ]
 
 PROTOBUF = "application/x-protobuf"
@@ -746,7 +749,12 @@ def resolve_backends(
         )
     else:
         names, source = detect_backends(env), "detected"
-    configs = [_userinfo_to_header(PRESETS[name].build(env)) for name in names]
+    configs = []
+    for name in names:
+        try:
+            configs.append(_userinfo_to_header(PRESETS[name].build(env)))
+        except ConfigError as error:
+            raise _with_misspelling_hint(error, env) from None
     if any(config.traces_endpoint is not None for config in configs):
         # Every OTLP exporter reads these variables, whichever backend it is for.
         for var in OTLP_HEADER_VARS:
@@ -791,6 +799,96 @@ def _userinfo_to_header(config: BackendConfig) -> BackendConfig:
         headers=headers,
         metrics_headers=metrics_headers,
     )
+
+
+# --------------------------------------------------------------------------------------------- names
+
+# Families of names arktrace reads. Every unknown ARKTRACE_* name is reported; the backends' prefixes are
+# shared with their own SDKs and servers, so a name there is reported only when it is one typo away from
+# a name arktrace reads.
+_OWN_PREFIX = "ARKTRACE_"
+_BACKEND_PREFIXES = ("OPENOBSERVE_", "LANGFUSE_", "MLFLOW_", "PHOENIX_")
+_TYPO_CUTOFF = 0.85
+
+
+def known_variables() -> frozenset[str]:
+    """Every ``ARKTRACE_*`` and backend variable arktrace reads (the settings registry is the list)."""
+    from arktrace._reference import BACKEND_VARIABLES, OPTIONS
+
+    names = {name for option in OPTIONS for name in option.env}
+    names.update(BACKEND_VARIABLES)
+    for preset in PRESETS.values():
+        names.update(preset.env_vars)
+    return frozenset(names)
+
+
+def _closest(name: str, known: frozenset[str], cutoff: float) -> str | None:
+    family = [k for k in known if k.startswith(name.split("_", 1)[0] + "_")]
+    match = difflib.get_close_matches(name, family, 1, cutoff)
+    return match[0] if match else None
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str | None, bool]]:
+    """Set variables that look meant for arktrace but are not names it reads.
+
+    Each is ``(name, closest known name or None, own)``; ``own`` is True for an ``ARKTRACE_*`` name
+    (which nothing else reads, so it is a mistake), False for a backend-prefixed near miss (which may
+    still be that backend's own variable).
+    """
+    from arktrace._reference import NOT_MISSPELLINGS
+
+    known = known_variables() | NOT_MISSPELLINGS
+    found = []
+    for name in sorted(env):
+        if name in known or _get(env, name) is None:
+            continue
+        if name.startswith(_OWN_PREFIX):
+            found.append((name, _closest(name, known, 0.6), True))
+        elif name.startswith(_BACKEND_PREFIXES):
+            closest = _closest(name, known, _TYPO_CUTOFF)
+            if closest is not None:
+                found.append((name, closest, False))
+    return found
+
+
+def describe_unknown(name: str, closest: str | None, own: bool) -> str:
+    """One line about a variable from :func:`unknown_variables`."""
+    if own:
+        hint = f"did you mean {closest}?" if closest else "`arktrace run --help` lists the names"
+        return f"{name} is not a variable arktrace reads ({hint})"
+    return f"{name} is set, but arktrace reads {closest} (a misspelling?)"
+
+
+def _with_misspelling_hint(error: ConfigError, env: Mapping[str, str]) -> ConfigError:
+    """``error`` about a missing variable, saying so when a misspelling of it is set."""
+    if error.setting is None or error.found is not None or error.expected is None:
+        return error
+    for name, closest, _own in unknown_variables(env):
+        if closest == error.setting:
+            return ConfigError(error.setting, None, f"{error.expected} ({name} is set: a misspelling?)")
+    return error
+
+
+def incomplete_backends(env: Mapping[str, str], chosen: Sequence[str]) -> list[str]:
+    """Backends not chosen although some of their variables are set, each as one line naming what is
+    missing (``OPENOBSERVE_URL is set but OPENOBSERVE_AUTH_TOKEN is not: …``).
+
+    The generic OTLP variables are left out: the whole OpenTelemetry SDK reads them, not only arktrace.
+    """
+    lines = []
+    for preset in PRESETS.values():
+        if preset.name in chosen or preset.name == "otlp" or not preset.detect_vars:
+            continue
+        present = [var for var in preset.env_vars if _get(env, var) is not None]
+        if not present or preset.disabled_by(env):
+            continue
+        vars_ = preset.detect_vars
+        missing = f"{vars_[0]} is not" if len(vars_) == 1 else f"neither {' nor '.join(vars_)} is"
+        lines.append(
+            f"{', '.join(present)} {'is' if len(present) == 1 else 'are'} set but {missing}, "
+            f"so spans do not go to {preset.title}"
+        )
+    return lines
 
 
 def exporter_headers(

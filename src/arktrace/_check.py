@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from arktrace._backends import PROTOBUF, BackendConfig, display_url, resolve_backends, shown_headers
+from arktrace._backends import (
+    PROTOBUF,
+    BackendConfig,
+    describe_unknown,
+    display_url,
+    incomplete_backends,
+    resolve_backends,
+    shown_headers,
+    unknown_variables,
+)
 from arktrace._errors import ConfigError
 from arktrace._redact import redact
 from arktrace._setup import build_resource, resolve_mlflow_experiment
@@ -40,6 +49,8 @@ class CheckResult:
     message: str
     status: int | None = None
     endpoint: str | None = None
+    sent: BackendConfig | None = None
+    """The configuration the test span went out with (an MLflow experiment name resolved to its id)."""
 
 
 # ------------------------------------------------------------------------------------------ wording
@@ -179,7 +190,7 @@ def check_backend(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> Ch
     ok, message = explain_status(config, status, location)
     if ok:
         message += f"; trace id {trace_id}, {1000 * (time.monotonic() - started):.0f} ms"
-    return CheckResult(config.name, ok, message, status, config.traces_endpoint)
+    return CheckResult(config.name, ok, message, status, config.traces_endpoint, config)
 
 
 # ------------------------------------------------------------------------------------------ command
@@ -192,6 +203,18 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
 
 def _shown_headers(config: BackendConfig) -> str:
     return shown_headers(config.headers) or "(none)"
+
+
+def example_env() -> str:
+    """The commented example .env: shipped in the package, or the repository's file in a source tree."""
+    from importlib import resources
+    from pathlib import Path
+
+    shipped = resources.files("arktrace").joinpath("data/env.example")
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    # An editable install runs from the source tree, where the file is the repository's .env.example.
+    return (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
 
 
 def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
@@ -212,7 +235,15 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     parser.add_argument(
         "--no-dotenv", action="store_true", help="do not load .env from the working directory"
     )
+    parser.add_argument(
+        "--example-env",
+        action="store_true",
+        help="print an example .env, every variable with a comment, and exit (> .env to start one)",
+    )
     args = parser.parse_args(argv)
+    if args.example_env:
+        out.write(example_env())
+        return 0
 
     if not args.no_dotenv:
         from dotenv import find_dotenv, load_dotenv
@@ -221,16 +252,21 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if path:
             load_dotenv(path, override=False)
     selection = ",".join(args.backend) if args.backend else None
+    for entry in unknown_variables(os.environ):
+        print(f"arktrace check: {describe_unknown(*entry)}", file=out)
     try:
         configs, source = resolve_backends(selection, os.environ, setting="--backend")
     except ConfigError as error:
         print(_scrub(f"arktrace check: configuration error: {error}", ()), file=out)
         return 2
     if not configs:
+        for line in incomplete_backends(os.environ, ()):
+            print(f"arktrace check: {line}", file=out)
         print(
             "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
             "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
-            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); see .env.example",
+            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); `arktrace check --example-env` prints "
+            "every variable with a comment",
             file=out,
         )
         return 1
@@ -238,16 +274,24 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     print(f"arktrace check: {len(configs)} backend(s) {how}", file=out)
     secrets = [secret for config in configs for secret in config.secrets()]
     failures = 0
+    stored = 0
     width = max(len(c.name) for c in configs)
     for config in configs:
         result = check_backend(config, timeout=args.timeout)
         failures += not result.ok
+        stored += result.ok and result.status is not None
         lines = [f"{config.name:<{width}}  {'ok  ' if result.ok else 'FAIL'}  {result.message}"]
         if config.traces_endpoint is not None:
             pad = " " * (width + 8)
             lines.append(f"{pad}POST {display_url(config.traces_endpoint)}")
-            lines.append(f"{pad}headers {_shown_headers(config)}")
+            lines.append(f"{pad}headers {_shown_headers(result.sent or config)}")
         print(_scrub("\n".join(lines), secrets), file=out)
+    if stored:
+        print(
+            "arktrace check: the test span stays in the backend(s) that accepted it, as a trace named "
+            "'arktrace check' (its trace id is above); delete it there if it is in the way",
+            file=out,
+        )
     if failures:
         print(f"arktrace check: {failures} of {len(configs)} backend(s) failed", file=out)
         return 1

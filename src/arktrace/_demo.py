@@ -78,7 +78,7 @@ def _calls(client: Any) -> None:
     )
     client.embeddings.create(model=EMBEDDING_ENDPOINT, input=["distributed tracing", "time to first token"])
     try:
-        client.chat.completions.create(model="ep-20990101000000-nosuch", messages=question)
+        client.chat.completions.create(model="ep-error-404", messages=question)
     except openai.NotFoundError:
         pass
 

@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["BACKEND_VARIABLES", "OPTIONS", "Option", "help_text", "markdown"]
+__all__ = ["BACKEND_VARIABLES", "NOT_MISSPELLINGS", "OPTIONS", "Option", "help_text", "markdown"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,22 @@ BACKEND_VARIABLES: dict[str, tuple[str, str]] = {
     "OTEL_EXPORTER_OTLP_PROTOCOL": ("http/protobuf", "Only http/protobuf is accepted."),
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": ("http/protobuf", "Same, for traces only."),
 }
+
+
+# Names that look like arktrace's but are not settings, so `init()` does not report them as misspellings:
+# those arktrace's repository tooling reads (scripts/test.sh, the tests, the benchmarks), set on a
+# developer's machine, and the backends' own variables that are close to one arktrace reads.
+NOT_MISSPELLINGS = frozenset(
+    {
+        "ARKTRACE_VENVS_DIR",
+        "ARKTRACE_LOAD_CALLS",
+        "ARKTRACE_REQUIRE_BACKENDS",
+        "ARKTRACE_REQUIRE_ARK_SDKS",
+        "ARKTRACE_SERVERS_PYTHON",
+        "ARKTRACE_BENCH_PATCH",
+        "MLFLOW_TRACKING_AUTH",  # MLflow's request-auth plugin, not MLFLOW_TRACKING_URI
+    }
+)
 
 
 def _keyword(option: Option) -> str:

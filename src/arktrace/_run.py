@@ -19,7 +19,8 @@ USAGE = "usage: arktrace run [-h] [--] program [args ...]\n"
 DESCRIPTION = """
 Run a program with arktrace initialised in every Python process it starts: arktrace.init() reads the
 settings below from environment variables and .env (in the working directory), instruments the OpenAI
-and Ark SDKs and flushes at exit (normal end, sys.exit, uncaught exception, forked workers). The exit
+and Ark SDKs and flushes at exit (normal end, sys.exit, uncaught exception, forked workers). Where the
+spans go is said once on stderr (`arktrace run: exporting to ...`). The exit
 code is the program's; a configuration error stops it before it starts, with one line naming the
 variable, and exit code 78.
 
@@ -33,6 +34,8 @@ def child_environment(env: dict[str, str]) -> dict[str, str]:
     child = dict(env)
     existing = [entry for entry in child.get("PYTHONPATH", "").split(os.pathsep) if entry]
     child["PYTHONPATH"] = os.pathsep.join([BOOTSTRAP_DIR, *(e for e in existing if e != BOOTSTRAP_DIR)])
+    # the program's first Python process says where its spans go (on stderr), and removes this
+    child["_ARKTRACE_RUN_ANNOUNCE"] = "1"
     return child
 
 

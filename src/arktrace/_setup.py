@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -39,11 +40,14 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from arktrace._backends import (
     BackendConfig,
+    describe_unknown,
     display_url,
     env_flag,
     exporter_headers,
+    incomplete_backends,
     resolve_backends,
     summarize,
+    unknown_variables,
 )
 from arktrace._errors import ConfigError
 from arktrace._export_health import (
@@ -88,6 +92,9 @@ _state: _State | None = None
 _atexit_registered = False
 _sessions: weakref.WeakSet[Any] = weakref.WeakSet()  # the HTTP sessions of the exporters made here
 _fork_hook_registered = False
+# Set by `arktrace run`'s bootstrap: there an unknown ARKTRACE_* name stops the program, as a bad value
+# does, because the user asked for tracing and a typo would otherwise run it untraced.
+unknown_variables_are_errors = False
 
 
 class _BackendProcessors(SpanProcessor):
@@ -439,6 +446,7 @@ def init(
         metrics_on = env_flag(env, "ARKTRACE_METRICS", True) if metrics is None else bool(metrics)
 
         # 1. Validate everything before touching any global state.
+        _report_unknown_variables(env)
         configs, source = resolve_backends(backends, env)
         existing_tp = trace_api.get_tracer_provider()
         reuse = isinstance(existing_tp, TracerProvider)
@@ -523,7 +531,16 @@ def init(
         )
         _state = _State(result, processor, not reuse, meter_provider, uninstrument)
         _register_atexit()
+        if processor.processors:
+            _flush_on_sigterm()
         _log_choice(configs, source, metrics_on, reuse)
+        mismatch = openai_httpx_mismatch()
+        if mismatch:
+            logger.warning("arktrace: %s", mismatch)
+        for line in incomplete_backends(env, [c.name for c in configs]):
+            # Said loudly only when nothing is traced: with a backend chosen, the other's variables are
+            # often its own SDK's (an MLflow experiment name for MLflow's local store).
+            logger.log(logging.INFO if configs else logging.WARNING, "arktrace: %s", line)
         return result
 
 
@@ -554,6 +571,7 @@ def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
         state, _state = _state, None
     if state is None:
         return True
+    _restore_sigterm()
     if state.uninstrument is not None:
         try:
             state.uninstrument()
@@ -605,9 +623,52 @@ def _check_arguments(
             raise ConfigError(name, repr(value), "True or False")
     for name in instrument_options:
         if name not in _INSTRUMENT_OPTIONS:
+            import difflib
+            import inspect
+
+            keywords = [*inspect.signature(init).parameters][:-1] + list(_INSTRUMENT_OPTIONS)
+            close = difflib.get_close_matches(name, keywords, 1)
+            hint = f"did you mean {close[0]}? " if close else ""
             raise ConfigError(
-                name, "an unknown keyword argument of init()", "one of " + ", ".join(_INSTRUMENT_OPTIONS)
+                name, "an unknown keyword argument of init()", hint + "one of " + ", ".join(keywords)
             )
+
+
+def openai_httpx_mismatch(version: Callable[[str], str] | None = None) -> str | None:
+    """What to do when the installed openai cannot create a client with the installed httpx, else None.
+
+    openai before 1.55.3 passes ``proxies`` to httpx, which 0.28 removed: every ``OpenAI()`` then raises
+    a TypeError that says nothing of versions. Said at init(), before the application meets it.
+    """
+    import re
+    from importlib import metadata
+
+    version = metadata.version if version is None else version
+
+    def installed(name: str) -> tuple[str, tuple[int, ...]] | None:
+        try:
+            text = version(name)
+        except Exception:  # not installed, or unreadable metadata
+            return None
+        match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+        return (text, tuple(int(part or 0) for part in match.groups())) if match else None
+
+    openai, httpx = installed("openai"), installed("httpx")
+    if openai is None or httpx is None or openai[1] >= (1, 55, 3) or httpx[1] < (0, 28, 0):
+        return None
+    return (
+        f"openai {openai[0]} cannot create a client with httpx {httpx[0]} (TypeError about 'proxies', "
+        'fixed in openai 1.55.3): pip install "openai>=1.55.3", or "httpx<0.28" to keep this openai'
+    )
+
+
+def _report_unknown_variables(env: Mapping[str, str]) -> None:
+    unknown = unknown_variables(env)
+    own = [describe_unknown(*entry) for entry in unknown if entry[2]]
+    if own and unknown_variables_are_errors:
+        raise ConfigError("; ".join(own) + "; fix or unset it")
+    for entry in unknown:
+        logger.warning("arktrace: %s", describe_unknown(*entry))
 
 
 def _load_dotenv() -> None:
@@ -648,6 +709,36 @@ def _register_worker_flush(_key: object) -> None:
     util.Finalize(None, _at_exit, exitpriority=0)
 
 
+def _flush_on_sigterm() -> None:
+    """Flush before a SIGTERM that would end the process without running atexit (a container stop, a
+    process manager, ``kill``), but only where the application left SIGTERM's default in place: a handler
+    it installed, before or after init(), is its own way of shutting down (usually ending in atexit)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set a handler
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (AttributeError, ValueError, OSError):
+        logger.debug("arktrace: cannot watch SIGTERM here", exc_info=True)
+
+
+def _restore_sigterm() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    # The default first: a second SIGTERM while the flush runs ends the process at once, as without arktrace.
+    signal.signal(signum, signal.SIG_DFL)
+    with contextlib.suppress(Exception):
+        shutdown(DEFAULT_SHUTDOWN_TIMEOUT)
+    # Die of the signal itself, so the exit status stays "killed by SIGTERM" for whoever waits on the process.
+    os.kill(os.getpid(), signum)
+
+
 def _at_exit() -> None:
     with contextlib.suppress(Exception):  # the interpreter is exiting: never raise
         shutdown(DEFAULT_SHUTDOWN_TIMEOUT)
@@ -660,7 +751,7 @@ def _log_choice(configs: Sequence[BackendConfig], source: str, metrics_on: bool,
         logger.log(
             level,
             "arktrace: no backend configured (%s); LLM spans go to %s only. Set ARKTRACE_BACKENDS or a "
-            "backend's variables (see `arktrace check`)",
+            "backend's variables (`arktrace check --example-env` lists them)",
             "chosen by " + source if source != "detected" else "none detected",
             where,
         )

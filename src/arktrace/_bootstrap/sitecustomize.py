@@ -19,6 +19,9 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # sysexits.h's EX_CONFIG, so a wrapper script can tell a configuration error from the program's own codes
 _EXIT_CONFIG_ERROR = 78
+# Set by `arktrace run` for the program it starts; the first Python process to see it removes it, so
+# where spans go is said once, not again by every worker the program spawns.
+_ANNOUNCE = "_ARKTRACE_RUN_ANNOUNCE"
 
 
 def _import_hidden_sitecustomize() -> None:
@@ -42,7 +45,11 @@ def _init() -> None:
     except ImportError as error:
         _warn(f"{sys.executable} cannot import arktrace ({error}); this process runs untraced")
         return
+    announcer = _Announcer() if os.environ.pop(_ANNOUNCE, None) is not None else None
     try:
+        from arktrace import _setup
+
+        _setup.unknown_variables_are_errors = True
         arktrace.init()
     except arktrace.ConfigError as error:
         _warn(f"{error}")
@@ -51,6 +58,37 @@ def _init() -> None:
         os._exit(_EXIT_CONFIG_ERROR)
     except Exception as error:
         _warn(f"arktrace.init() failed ({error!r}); this process runs untraced")
+    finally:
+        if announcer is not None:
+            announcer.close()
+
+
+class _Announcer:
+    """Writes what ``init()`` logs at INFO and above (where spans go) to stderr while it runs.
+
+    ``init()`` only logs: a library must not write into an application's output, and most programs have
+    no logging configured when ``sitecustomize`` runs. The user of ``arktrace run`` asked for tracing on
+    the command line, so the command says once where the spans go, as ``arktrace check`` does.
+    """
+
+    def __init__(self) -> None:
+        import logging
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                message = record.getMessage()
+                _warn(message[len("arktrace: ") :] if message.startswith("arktrace: ") else message)
+
+        self._logger = logging.getLogger("arktrace")
+        self._level = self._logger.level
+        self._handler = Handler(logging.INFO)
+        self._logger.addHandler(self._handler)
+        if self._logger.getEffectiveLevel() > logging.INFO:
+            self._logger.setLevel(logging.INFO)
+
+    def close(self) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.setLevel(self._level)
 
 
 def _warn(message: str) -> None:

@@ -43,6 +43,9 @@ DEFAULT_ENDPOINTS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+# What an endpoint id the server does not know is served by (any other unknown name is served as itself).
+DEFAULT_SERVED_MODEL = "seed-1-8-251228"
+
 # Resolved model names that think by default (a request can still switch it with `thinking`).
 REASONING_PREFIXES = ("seed-1-8", "seed-1-6-2", "seed-2-0", "deepseek")
 

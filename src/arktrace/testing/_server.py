@@ -380,7 +380,12 @@ class ModelArkServer:
         if requested == s.MIDSTREAM_MODEL:
             return s.MIDSTREAM_SERVED_BY, s.MIDSTREAM_AFTER
         err = s.magic_error(requested)
-        raise err if err is not None else s.make_error(404, model=requested)
+        if err is not None:
+            raise err
+        # Any other name is served, so code written for another provider (gpt-4o, moonshot-v1-8k) runs
+        # unchanged; an unknown endpoint id is served by the default endpoint's model, as ModelArk answers
+        # with the model behind the endpoint. A missing model is asked for with ep-error-404.
+        return (s.DEFAULT_SERVED_MODEL if requested.startswith("ep-") else requested), None
 
     def _send_stream(self, h: _Handler, stream: _Stream, rid: str, extra: str) -> None:
         chunked = h.request_version != "HTTP/1.0"
