@@ -21,6 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
 from ._attributes import write_attributes
+from ._backend_attributes import write_cost, write_usage
 from ._content import get
 from ._context import current_scope
 from ._endpoint import Endpoint
@@ -56,6 +57,8 @@ class Recorder(NamedTuple):
     metrics: Metrics
     prices: PriceTable
     settings: Settings
+    backends: frozenset[str] = frozenset()
+    """Backends ``init()`` exports to that read names of their own (see ``_backend_attributes``)."""
 
 
 class Call:
@@ -243,7 +246,10 @@ class Call:
             report_fault("ending a span")
 
     def _cost(self, attrs: dict[str, Any]) -> float | None:
-        """Price the call from its measured tokens; write the cost attributes; None if unpriced."""
+        """Price the call from its measured tokens; write cost (and backend usage) names; None if unpriced."""
+        backends = self.recorder.backends
+        if backends:
+            write_usage(attrs, backends)
         priced = self.recorder.prices.cost(
             attrs.get("gen_ai.response.model"),
             self.args.get("model"),
@@ -253,14 +259,7 @@ class Call:
         )
         if priced is None:
             return None
-        prompt_cost, completion_cost = priced
-        total = prompt_cost + completion_cost
-        attrs["gen_ai.usage.cost"] = total
-        attrs["llm.cost.prompt"] = prompt_cost
-        attrs["llm.cost.completion"] = completion_cost
-        attrs["llm.cost.total"] = total
-        attrs["arktrace.cost.price_table"] = self.recorder.prices.label
-        return total
+        return write_cost(attrs, priced[0], priced[1], self.recorder.prices.label, backends)
 
     def _record_metrics(
         self,
