@@ -11,16 +11,20 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import urllib.parse
 import uuid
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from opentelemetry import trace
 
 import arktrace
 from arktrace._check import run_check
+from arktrace._phoenix_prices import run_prices
+from arktrace._prices import load_prices
 from arktrace._setup import flush, init, shutdown
 from backend_servers import (  # noqa: F401 - fixtures
     ServerProcess,
@@ -55,6 +59,68 @@ def any_value(value: dict[str, Any]) -> Any:
     if "int_value" in value:
         return int(value["int_value"])
     return None
+
+
+class _ToBundledServer(httpx.HTTPTransport):
+    """Sends every request to the bundled server, whatever host the client was given."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.target = httpx.URL(base_url)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        target = self.target
+        request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
+        return super().handle_request(request)
+
+
+MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
+LONG_QUESTION = "Explain, in a few sentences, what distributed tracing is and why it helps with LLM apps."
+
+
+def modelark_client(server) -> openai.OpenAI:
+    """A client for ModelArk's own host name (so arktrace treats it as ModelArk: streams get usage,
+    the provider is byteplus), whose requests are answered by the bundled server."""
+    return openai.OpenAI(
+        api_key="test-key",
+        base_url=MODELARK_URL,
+        http_client=httpx.Client(transport=_ToBundledServer(server.base_url)),
+        max_retries=0,
+    )
+
+
+def modelark_calls(server) -> dict[str, Any]:
+    """A whole and a streamed call to seed-1-8 (the caller sets no stream_options), with cached and
+    reasoning tokens; each in its own trace. Returns each call's usage and span ids by name."""
+    server.cached_tokens = 8
+    calls: dict[str, Any] = {}
+    with modelark_client(server) as client:
+        with trace.get_tracer("app").start_as_current_span("whole") as parent:
+            response = client.chat.completions.create(
+                model=ENDPOINT,
+                messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": LONG_QUESTION}],
+            )
+        calls["whole"] = (response.usage, parent.get_span_context())
+        with trace.get_tracer("app").start_as_current_span("streamed") as parent:
+            chunks = list(
+                client.chat.completions.create(
+                    model=ENDPOINT,
+                    messages=[
+                        {"role": "system", "content": SYSTEM},
+                        {"role": "user", "content": LONG_QUESTION},
+                    ],
+                    stream=True,
+                )
+            )
+        assert all(c.usage is None for c in chunks)  # the usage chunk arktrace asked for is not the caller's
+        calls["streamed"] = (None, parent.get_span_context())
+    return calls
+
+
+def expected_cost(prompt: int, cached: int, completion: int) -> tuple[float, float]:
+    """seed-1-8's price in arktrace's table, computed here from the table's numbers."""
+    (tier,) = load_prices().models["seed-1-8"]
+    return (tier.input * (prompt - cached) + tier.cache_hit * cached) / 1e6, tier.output * completion / 1e6
 
 
 def maybe_json(value: Any) -> Any:
@@ -230,3 +296,118 @@ def test_check_against_phoenix(phoenix_server: ServerProcess, monkeypatch: pytes
     out = io.StringIO()
     assert run_check(["--no-dotenv"], out=out) == 0, out.getvalue()
     assert "phoenix" in out.getvalue() and "OK (HTTP 200)" in out.getvalue()
+
+
+# ------------------------------------------------------------------------------------- cost, read back
+
+
+def json_value(value: Any) -> Any:
+    """An attribute value MLflow stored JSON-encoded, once or twice, as a Python value."""
+    while isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    return value
+
+
+def test_mlflow_shows_the_modelark_cost_and_tokens(
+    mlflow_server: ServerProcess, server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow prices spans from its own model catalog, which has no ModelArk model; arktrace's
+    ``mlflow.llm.cost`` is what it shows instead, per span and summed per trace."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", unique("arktrace-cost"))
+    init(service_name="byteplus-cost")
+    calls = modelark_calls(server)
+    assert flush()
+    assert shutdown()
+
+    usage = calls["whole"][0]
+    cached = usage.prompt_tokens_details.cached_tokens
+    assert cached and usage.completion_tokens_details.reasoning_tokens  # the call has both to show
+    prompt_cost, completion_cost = expected_cost(usage.prompt_tokens, cached, usage.completion_tokens)
+    for name in ("whole", "streamed"):
+        got = mlflow_trace(mlflow_server, calls[name][1].trace_id)
+        (llm_span,) = [s for s in got["spans"] if s["name"] != name]
+        attrs = {kv["key"]: any_value(kv["value"]) for kv in llm_span["attributes"]}
+        assert json_value(attrs["mlflow.llm.model"]) == RESOLVED, name
+        cost = json_value(attrs["mlflow.llm.cost"])
+        assert cost == pytest.approx(
+            {
+                "input_cost": prompt_cost,
+                "output_cost": completion_cost,
+                "total_cost": prompt_cost + completion_cost,
+            }
+        ), name
+        trace_cost = json_value(got["trace_info"]["trace_metadata"]["mlflow.trace.cost"])
+        assert trace_cost["total_cost"] == pytest.approx(prompt_cost + completion_cost), name
+        # MLflow's token usage has a cache-read field and no reasoning field.
+        assert json_value(attrs["mlflow.chat.tokenUsage"]) == {
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "cache_read_input_tokens": cached,
+        }, name
+
+
+def phoenix_graphql(server: ServerProcess, query: str, **variables: Any) -> dict[str, Any]:
+    status, payload = http_json("POST", f"{server.url}/graphql", {"query": query, "variables": variables})
+    assert status == 200 and not payload.get("errors"), payload
+    return payload["data"]
+
+
+SPAN_COST = """
+query ($spanId: String!) {
+  getSpanByOtelId(spanId: $spanId) {
+    costSummary { prompt { cost tokens } completion { cost tokens } total { cost tokens } }
+  }
+}
+"""
+
+
+def test_phoenix_prices_modelark_calls_once_registered(
+    phoenix_server: ServerProcess, server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Phoenix ignores cost attributes and prices spans from its own model table; `arktrace prices
+    register phoenix` adds arktrace's prices there, and Phoenix's own costSummary shows them."""
+    project = unique("arktrace-cost")
+    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", phoenix_server.url)
+    monkeypatch.setenv("PHOENIX_PROJECT_NAME", project)
+    for run, verb in ((1, "created"), (2, "updated")):  # a second run updates, never duplicates
+        out, err = io.StringIO(), io.StringIO()
+        assert run_prices(["register", "phoenix", "--no-dotenv"], out=out, err=err) == 0, err.getvalue()
+        lines = dict(line.split() for line in out.getvalue().splitlines()[:-1])
+        assert lines == {name: verb for name in load_prices().models}, (run, out.getvalue())
+    models = phoenix_graphql(
+        phoenix_server, "{ generativeModels(first: 1000) { edges { node { name kind } } } }"
+    )
+    names = [e["node"]["name"] for e in models["generativeModels"]["edges"] if e["node"]["kind"] == "CUSTOM"]
+    assert names.count("seed-1-8") == 1
+    time.sleep(6)  # Phoenix reloads its model table every 5 s; spans ingested before are not priced
+
+    init(service_name="byteplus-cost")
+    calls = modelark_calls(server)
+    assert flush()
+    assert shutdown()
+
+    usage = calls["whole"][0]
+    cached = usage.prompt_tokens_details.cached_tokens
+    prompt_cost, completion_cost = expected_cost(usage.prompt_tokens, cached, usage.completion_tokens)
+    spans = phoenix_spans(phoenix_server, project, 4)
+    llm_spans = [s for s in spans if s["span_kind"] == "LLM"]
+    assert len(llm_spans) == 2
+    for span in llm_spans:
+        span_id = span["context"]["span_id"]
+
+        def priced(span_id: str = span_id) -> dict[str, Any] | None:
+            found = phoenix_graphql(phoenix_server, SPAN_COST, spanId=span_id)["getSpanByOtelId"]
+            summary = found and found["costSummary"]
+            return summary if summary and summary["total"]["cost"] is not None else None
+
+        summary = phoenix_server.poll(f"the cost of span {span_id}", priced)
+        assert summary["prompt"]["cost"] == pytest.approx(prompt_cost)
+        assert summary["completion"]["cost"] == pytest.approx(completion_cost)
+        assert summary["total"]["cost"] == pytest.approx(prompt_cost + completion_cost)
+        assert summary["prompt"]["tokens"] == usage.prompt_tokens
+        assert summary["completion"]["tokens"] == usage.completion_tokens
