@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import httpx
 import openai
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -85,3 +86,30 @@ async def aclient(server):
     c = openai.AsyncOpenAI(api_key="test-key", base_url=server.base_url, max_retries=0)
     yield c
     await c.close()
+
+
+class _ToBundledServer(httpx.HTTPTransport):
+    """Sends every request to the bundled server, whatever host the client was given."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.target = httpx.URL(base_url)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        target = self.target
+        request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
+        return super().handle_request(request)
+
+
+MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
+
+
+@pytest.fixture
+def modelark_client(server):
+    """A client for ModelArk's own host name, answered by the bundled server: arktrace treats the
+    calls as ModelArk's (provider byteplus, stream usage asked for) as it would in production."""
+    http_client = httpx.Client(transport=_ToBundledServer(server.base_url))
+    with openai.OpenAI(
+        api_key="test-key", base_url=MODELARK_URL, http_client=http_client, max_retries=0
+    ) as c:
+        yield c

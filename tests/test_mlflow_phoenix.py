@@ -16,7 +16,6 @@ import urllib.parse
 import uuid
 from typing import Any
 
-import httpx
 import openai
 import pytest
 from opentelemetry import trace
@@ -61,59 +60,33 @@ def any_value(value: dict[str, Any]) -> Any:
     return None
 
 
-class _ToBundledServer(httpx.HTTPTransport):
-    """Sends every request to the bundled server, whatever host the client was given."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.target = httpx.URL(base_url)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        target = self.target
-        request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
-        return super().handle_request(request)
-
-
-MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
 LONG_QUESTION = "Explain, in a few sentences, what distributed tracing is and why it helps with LLM apps."
 
 
-def modelark_client(server) -> openai.OpenAI:
-    """A client for ModelArk's own host name (so arktrace treats it as ModelArk: streams get usage,
-    the provider is byteplus), whose requests are answered by the bundled server."""
-    return openai.OpenAI(
-        api_key="test-key",
-        base_url=MODELARK_URL,
-        http_client=httpx.Client(transport=_ToBundledServer(server.base_url)),
-        max_retries=0,
-    )
-
-
-def modelark_calls(server) -> dict[str, Any]:
+def modelark_calls(server, client: openai.OpenAI) -> dict[str, Any]:
     """A whole and a streamed call to seed-1-8 (the caller sets no stream_options), with cached and
     reasoning tokens; each in its own trace. Returns each call's usage and span ids by name."""
     server.cached_tokens = 8
     calls: dict[str, Any] = {}
-    with modelark_client(server) as client:
-        with trace.get_tracer("app").start_as_current_span("whole") as parent:
-            response = client.chat.completions.create(
+    with trace.get_tracer("app").start_as_current_span("whole") as parent:
+        response = client.chat.completions.create(
+            model=ENDPOINT,
+            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": LONG_QUESTION}],
+        )
+    calls["whole"] = (response.usage, parent.get_span_context())
+    with trace.get_tracer("app").start_as_current_span("streamed") as parent:
+        chunks = list(
+            client.chat.completions.create(
                 model=ENDPOINT,
-                messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": LONG_QUESTION}],
+                messages=[
+                    {"role": "system", "content": SYSTEM},
+                    {"role": "user", "content": LONG_QUESTION},
+                ],
+                stream=True,
             )
-        calls["whole"] = (response.usage, parent.get_span_context())
-        with trace.get_tracer("app").start_as_current_span("streamed") as parent:
-            chunks = list(
-                client.chat.completions.create(
-                    model=ENDPOINT,
-                    messages=[
-                        {"role": "system", "content": SYSTEM},
-                        {"role": "user", "content": LONG_QUESTION},
-                    ],
-                    stream=True,
-                )
-            )
-        assert all(c.usage is None for c in chunks)  # the usage chunk arktrace asked for is not the caller's
-        calls["streamed"] = (None, parent.get_span_context())
+        )
+    assert all(c.usage is None for c in chunks)  # the usage chunk arktrace asked for is not the caller's
+    calls["streamed"] = (None, parent.get_span_context())
     return calls
 
 
@@ -312,14 +285,14 @@ def json_value(value: Any) -> Any:
 
 
 def test_mlflow_shows_the_modelark_cost_and_tokens(
-    mlflow_server: ServerProcess, server, monkeypatch: pytest.MonkeyPatch
+    mlflow_server: ServerProcess, server, modelark_client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """MLflow prices spans from its own model catalog, which has no ModelArk model; arktrace's
     ``mlflow.llm.cost`` is what it shows instead, per span and summed per trace."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", unique("arktrace-cost"))
     init(service_name="byteplus-cost")
-    calls = modelark_calls(server)
+    calls = modelark_calls(server, modelark_client)
     assert flush()
     assert shutdown()
 
@@ -367,7 +340,7 @@ query ($spanId: String!) {
 
 
 def test_phoenix_prices_modelark_calls_once_registered(
-    phoenix_server: ServerProcess, server, monkeypatch: pytest.MonkeyPatch
+    phoenix_server: ServerProcess, server, modelark_client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Phoenix ignores cost attributes and prices spans from its own model table; `arktrace prices
     register phoenix` adds arktrace's prices there, and Phoenix's own costSummary shows them."""
@@ -387,7 +360,7 @@ def test_phoenix_prices_modelark_calls_once_registered(
     time.sleep(6)  # Phoenix reloads its model table every 5 s; spans ingested before are not priced
 
     init(service_name="byteplus-cost")
-    calls = modelark_calls(server)
+    calls = modelark_calls(server, modelark_client)
     assert flush()
     assert shutdown()
 
