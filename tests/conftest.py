@@ -104,12 +104,15 @@ class _ToBundledServer(httpx.HTTPTransport):
 MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
 
 
+def routed_client(server, base_url: str) -> openai.OpenAI:
+    """A client for ``base_url`` whose requests the bundled server answers: arktrace sees the host
+    the application would name (ModelArk's, a self-hosted server's) and treats the calls accordingly."""
+    http_client = httpx.Client(transport=_ToBundledServer(server.base_url))
+    return openai.OpenAI(api_key="test-key", base_url=base_url, http_client=http_client, max_retries=0)
+
+
 @pytest.fixture
 def modelark_client(server):
-    """A client for ModelArk's own host name, answered by the bundled server: arktrace treats the
-    calls as ModelArk's (provider byteplus, stream usage asked for) as it would in production."""
-    http_client = httpx.Client(transport=_ToBundledServer(server.base_url))
-    with openai.OpenAI(
-        api_key="test-key", base_url=MODELARK_URL, http_client=http_client, max_retries=0
-    ) as c:
+    """A client for ModelArk's own host name (provider byteplus, stream usage asked for)."""
+    with routed_client(server, MODELARK_URL) as c:
         yield c

@@ -42,6 +42,7 @@ from ._metrics import Metrics
 from ._prices import PriceTable
 from ._settings import Settings
 from ._stream_state import ChatStreamState, StreamState
+from ._usage_notice import stream_ended_without_usage
 
 # Set in the context while a patched method runs, so a patched method that calls another one
 # (``parse`` → ``create`` in some SDK versions) yields one span, not two.
@@ -204,6 +205,15 @@ class Call:
                 ).isoformat()
                 if complete and state.output_chunks > 1:
                     per_chunk = (perf_counter() - state.first_output_at) / (state.output_chunks - 1)
+            if (
+                complete
+                and "gen_ai.usage.output_tokens" not in attrs
+                and self.op.include_usage
+                and self.raw_mode is None
+                and "stream_options" not in self.args
+                and self.recorder.settings.stream_usage != "never"
+            ):
+                stream_ended_without_usage(self.endpoint, self.stream_usage_added)
         except Exception:
             report_fault("extracting stream attributes")
         self._end(attrs, error, ttft, per_chunk)
