@@ -384,3 +384,40 @@ def test_phoenix_prices_modelark_calls_once_registered(
         assert summary["total"]["cost"] == pytest.approx(prompt_cost + completion_cost)
         assert summary["prompt"]["tokens"] == usage.prompt_tokens
         assert summary["completion"]["tokens"] == usage.completion_tokens
+
+
+def test_embeddings_in_mlflow_and_phoenix(
+    mlflow_server: ServerProcess,
+    phoenix_server: ServerProcess,
+    server,
+    modelark_client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MLflow shows the embedding span's output (what came back, no vectors) and its tokens. Phoenix
+    receives the token counts but counts tokens on LLM spans only (phoenix/db/insertion/span.py)."""
+    project = unique("arktrace-embed")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", unique("arktrace-embed"))
+    monkeypatch.setenv("PHOENIX_COLLECTOR_ENDPOINT", phoenix_server.url)
+    monkeypatch.setenv("PHOENIX_PROJECT_NAME", project)
+    init(service_name="byteplus-embed")
+    with trace.get_tracer("app").start_as_current_span("embed") as parent:
+        response = modelark_client.embeddings.create(
+            model="ep-20250101120000-embed", input=["hello world", "second one"]
+        )
+    assert flush()
+    assert shutdown()
+
+    got = mlflow_trace(mlflow_server, parent.get_span_context().trace_id)
+    (span,) = [s for s in got["spans"] if s["name"] != "embed"]
+    attrs = {kv["key"]: any_value(kv["value"]) for kv in span["attributes"]}
+    assert json_value(attrs["mlflow.spanType"]) == "EMBEDDING"
+    assert json_value(attrs["mlflow.spanOutputs"]) == {
+        "model": response.model,
+        "embeddings": 2,
+        "dimensions": len(response.data[0].embedding),
+    }
+    assert json_value(attrs["mlflow.chat.tokenUsage"])["input_tokens"] == response.usage.prompt_tokens
+
+    (embedding,) = [s for s in phoenix_spans(phoenix_server, project, 2) if s["span_kind"] == "EMBEDDING"]
+    assert embedding["attributes"]["llm.token_count.prompt"] == response.usage.prompt_tokens
