@@ -133,7 +133,9 @@ def test_mlflow_reads_the_llm_span(
     with openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0) as client:
         with (
             trace.get_tracer("app").start_as_current_span("answer_question") as parent,
-            arktrace.context(user_id="user-a", session_id="session-12345"),
+            arktrace.context(
+                user_id="user-a", session_id="session-12345", tags=["prod"], metadata={"tenant": "acme"}
+            ),
         ):
             response = client.chat.completions.create(
                 model=ENDPOINT,
@@ -181,6 +183,9 @@ def test_mlflow_reads_the_llm_span(
     assert got["trace_info"]["trace_metadata"]["mlflow.trace.session"] == "session-12345"
     assert got["trace_info"]["trace_metadata"]["mlflow.trace.user"] == "user-a"
     assert got["trace_info"]["tags"]["service.name"] == "byteplus-mlflow"
+    # arktrace.context's tags and metadata are the trace's tags in MLflow
+    assert got["trace_info"]["tags"]["prod"] == "true"
+    assert got["trace_info"]["tags"]["tenant"] == "acme"
 
 
 def test_check_against_mlflow(mlflow_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
