@@ -426,3 +426,32 @@ def test_embeddings_in_mlflow_and_phoenix(
 
     (embedding,) = [s for s in phoenix_spans(phoenix_server, project, 2) if s["span_kind"] == "EMBEDDING"]
     assert embedding["attributes"]["llm.token_count.prompt"] == response.usage.prompt_tokens
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather of a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def test_mlflow_renders_the_tools(
+    mlflow_server: ServerProcess, server, modelark_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow's chat view shows a span's tools from mlflow.chat.tools, not from OpenInference's llm.tools."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", unique("arktrace-tools"))
+    init(service_name="byteplus-tools")
+    with trace.get_tracer("app").start_as_current_span("ask") as parent:
+        modelark_client.chat.completions.create(
+            model=ENDPOINT, messages=[{"role": "user", "content": "Weather in Paris?"}], tools=[WEATHER_TOOL]
+        )
+    assert flush()
+    assert shutdown()
+    got = mlflow_trace(mlflow_server, parent.get_span_context().trace_id)
+    (span,) = [s for s in got["spans"] if s["name"] != "ask"]
+    attrs = {kv["key"]: any_value(kv["value"]) for kv in span["attributes"]}
+    assert json_value(attrs["mlflow.chat.tools"]) == [WEATHER_TOOL]

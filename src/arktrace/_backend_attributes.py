@@ -7,6 +7,11 @@ are written only when the backend is one ``init()`` exports to (``Recorder.backe
 - MLflow computes ``mlflow.llm.cost`` from its own model catalog (no ModelArk models) unless the span
   already has it: ``mlflow/tracing/otel/translation/__init__.py`` (``translate_span_when_storing``),
   keys from ``mlflow/tracing/constant.py`` (``CostKey``).
+- MLflow renders a chat span's tools from ``mlflow.chat.tools`` (or GenAI's ``gen_ai.tool.definitions``),
+  not from OpenInference's ``llm.tools.*``: ``mlflow/tracing/otel/translation/__init__.py``
+  (``_get_tool_definitions``), ``genai_semconv.py`` (``TOOL_DEFINITION_KEYS``).
+- MLflow makes ``mlflow.traceTag.<key>`` attributes of the root span the trace's tags
+  (``mlflow/store/tracking/sqlalchemy_store.py``, ``_log_spans_once``): see ``_context``.
 - Langfuse reads ``langfuse.observation.cost_details`` before ``gen_ai.usage.cost`` (the total only),
   and ``langfuse.observation.usage_details`` before its own normalisation of ``gen_ai.usage.*`` (which
   older releases lack): ``packages/shared/src/server/otel/OtelIngestionProcessor.ts``
@@ -19,6 +24,9 @@ time of ``json.dumps`` for these three or six numbers.
 from __future__ import annotations
 
 from typing import Any
+
+from ._content import clean_json, exportable
+from ._settings import Settings
 
 LANGFUSE = "langfuse"
 MLFLOW = "mlflow"
@@ -79,3 +87,17 @@ def write_usage(attrs: dict[str, Any], backends: frozenset[str]) -> None:
         if value is not None:
             parts.append(f'"{key}":{value}')
     attrs["langfuse.observation.usage_details"] = "{" + ",".join(parts) + "}"
+
+
+def write_tools(
+    attrs: dict[str, Any], args: dict[str, Any], settings: Settings, backends: frozenset[str]
+) -> None:
+    """The request's tool definitions as MLflow renders them, when MLflow is a backend."""
+    if MLFLOW not in backends or not settings.capture_content:
+        return
+    tools = args.get("tools")
+    if isinstance(tools, list) and tools:
+        # A cut JSON list is no list: tools longer than the limit stay in llm.tools.* only.
+        text = clean_json(tools, settings.max_value_length)
+        if text is not None:
+            attrs["mlflow.chat.tools"] = exportable(text)

@@ -21,7 +21,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
 from ._attributes import write_attributes
-from ._backend_attributes import write_cost, write_usage
+from ._backend_attributes import write_cost, write_tools, write_usage
 from ._content import get
 from ._context import current_scope
 from ._endpoint import Endpoint
@@ -256,10 +256,13 @@ class Call:
             report_fault("ending a span")
 
     def _cost(self, attrs: dict[str, Any]) -> float | None:
-        """Price the call from its measured tokens; write cost (and backend usage) names; None if unpriced."""
+        """Price the call from its measured tokens; write the cost, and the names of their own that the
+        configured backends read (``_backend_attributes``); None if unpriced."""
         backends = self.recorder.backends
         if backends:
             write_usage(attrs, backends)
+            if self.recording:
+                write_tools(attrs, self.args, self.recorder.settings, backends)
         priced = self.recorder.prices.cost(
             attrs.get("gen_ai.response.model"),
             self.args.get("model"),
