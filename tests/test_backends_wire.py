@@ -408,24 +408,24 @@ LONG_QUESTION = "Explain, in a few sentences, what distributed tracing is and wh
 JSON_NAMES = ("langfuse.observation.cost_details", "langfuse.observation.usage_details", "mlflow.llm.cost")
 
 
-def seed_calls(client: openai.OpenAI) -> openai.types.CompletionUsage:
+def seed_calls(client: openai.OpenAI) -> dict:
     """A whole and a streamed call to seed-1-8 (same question, same answer); the whole call's usage."""
     messages = [{"role": "user", "content": LONG_QUESTION}]
     response = client.chat.completions.create(model=ENDPOINT, messages=messages)
     list(client.chat.completions.create(model=ENDPOINT, messages=messages, stream=True))
-    return response.usage
+    return response.usage.model_dump()  # a dict: openai 1.40's model has no typed token details
 
 
-def seed_cost(usage: openai.types.CompletionUsage) -> tuple[float, float]:
+def seed_cost(usage: dict) -> tuple[float, float]:
     (tier,) = load_prices().models["seed-1-8"]
-    cached = usage.prompt_tokens_details.cached_tokens
-    prompt = (tier.input * (usage.prompt_tokens - cached) + tier.cache_hit * cached) / 1e6
-    return prompt, tier.output * usage.completion_tokens / 1e6
+    cached = usage["prompt_tokens_details"]["cached_tokens"]
+    prompt = (tier.input * (usage["prompt_tokens"] - cached) + tier.cache_hit * cached) / 1e6
+    return prompt, tier.output * usage["completion_tokens"] / 1e6
 
 
 def llm_spans_sent(
     env: Mapping[str, str], server, client, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
-) -> tuple[openai.types.CompletionUsage, list[dict]]:
+) -> tuple[dict, list[dict]]:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     server.cached_tokens = 8
@@ -433,7 +433,10 @@ def llm_spans_sent(
     usage = seed_calls(client)
     assert flush()
     assert shutdown()
-    assert usage.prompt_tokens_details.cached_tokens == 8 and usage.completion_tokens_details.reasoning_tokens
+    assert (
+        usage["prompt_tokens_details"]["cached_tokens"] == 8
+        and usage["completion_tokens_details"]["reasoning_tokens"]
+    )
     spans = [s.attributes for s in receiver.spans() if s.attributes.get("gen_ai.operation.name") == "chat"]
     assert len(spans) == 2  # whole and streamed
     return usage, spans
@@ -449,12 +452,14 @@ def test_openobserve_reads_cost_and_tokens_by_its_names(
     usage, spans = llm_spans_sent(env, server, modelark_client, receiver, monkeypatch)
     prompt_cost, completion_cost = seed_cost(usage)
     for attrs in spans:
-        assert attrs["gen_ai.usage.input_tokens"] == usage.prompt_tokens
-        assert attrs["gen_ai.usage.output_tokens"] == usage.completion_tokens
-        assert attrs["gen_ai.usage.total_tokens"] == usage.total_tokens
+        assert attrs["gen_ai.usage.input_tokens"] == usage["prompt_tokens"]
+        assert attrs["gen_ai.usage.output_tokens"] == usage["completion_tokens"]
+        assert attrs["gen_ai.usage.total_tokens"] == usage["total_tokens"]
         # the first cache name it tries, the one counted inside input_tokens (it reads
         # gen_ai.usage.cache_read_tokens as *not* included in input: sending that would be wrong)
-        assert attrs["gen_ai.usage.cache_read.input_tokens"] == usage.prompt_tokens_details.cached_tokens
+        assert (
+            attrs["gen_ai.usage.cache_read.input_tokens"] == usage["prompt_tokens_details"]["cached_tokens"]
+        )
         assert "gen_ai.usage.cache_read_tokens" not in attrs
         assert attrs["gen_ai.usage.cost"] == pytest.approx(prompt_cost + completion_cost)
         # it would also read Langfuse's cost JSON; not sent where nobody else needs it
@@ -475,16 +480,16 @@ def test_langfuse_reads_cost_split_and_usage_by_its_names(
     }
     usage, spans = llm_spans_sent(env, server, modelark_client, receiver, monkeypatch)
     prompt_cost, completion_cost = seed_cost(usage)
-    cached = usage.prompt_tokens_details.cached_tokens
-    reasoning = usage.completion_tokens_details.reasoning_tokens
+    cached = usage["prompt_tokens_details"]["cached_tokens"]
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
     for attrs in spans:
         assert json.loads(attrs["langfuse.observation.cost_details"]) == pytest.approx(
             {"input": prompt_cost, "output": completion_cost, "total": prompt_cost + completion_cost}
         )
         assert json.loads(attrs["langfuse.observation.usage_details"]) == {
-            "input": usage.prompt_tokens - cached,
-            "output": usage.completion_tokens - reasoning,
-            "total": usage.total_tokens,
+            "input": usage["prompt_tokens"] - cached,
+            "output": usage["completion_tokens"] - reasoning,
+            "total": usage["total_tokens"],
             "input_cached_tokens": cached,
             "output_reasoning_tokens": reasoning,
         }

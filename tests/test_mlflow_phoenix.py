@@ -73,7 +73,7 @@ def modelark_calls(server, client: openai.OpenAI) -> dict[str, Any]:
             model=ENDPOINT,
             messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": LONG_QUESTION}],
         )
-    calls["whole"] = (response.usage, parent.get_span_context())
+    calls["whole"] = (response.usage.model_dump(), parent.get_span_context())  # openai 1.40: a dict
     with trace.get_tracer("app").start_as_current_span("streamed") as parent:
         chunks = list(
             client.chat.completions.create(
@@ -302,9 +302,9 @@ def test_mlflow_shows_the_modelark_cost_and_tokens(
     assert shutdown()
 
     usage = calls["whole"][0]
-    cached = usage.prompt_tokens_details.cached_tokens
-    assert cached and usage.completion_tokens_details.reasoning_tokens  # the call has both to show
-    prompt_cost, completion_cost = expected_cost(usage.prompt_tokens, cached, usage.completion_tokens)
+    cached = usage["prompt_tokens_details"]["cached_tokens"]
+    assert cached and usage["completion_tokens_details"]["reasoning_tokens"]  # the call has both to show
+    prompt_cost, completion_cost = expected_cost(usage["prompt_tokens"], cached, usage["completion_tokens"])
     for name in ("whole", "streamed"):
         got = mlflow_trace(mlflow_server, calls[name][1].trace_id)
         (llm_span,) = [s for s in got["spans"] if s["name"] != name]
@@ -322,9 +322,9 @@ def test_mlflow_shows_the_modelark_cost_and_tokens(
         assert trace_cost["total_cost"] == pytest.approx(prompt_cost + completion_cost), name
         # MLflow's token usage has a cache-read field and no reasoning field.
         assert json_value(attrs["mlflow.chat.tokenUsage"]) == {
-            "input_tokens": usage.prompt_tokens,
-            "output_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
+            "input_tokens": usage["prompt_tokens"],
+            "output_tokens": usage["completion_tokens"],
+            "total_tokens": usage["total_tokens"],
             "cache_read_input_tokens": cached,
         }, name
 
@@ -370,8 +370,8 @@ def test_phoenix_prices_modelark_calls_once_registered(
     assert shutdown()
 
     usage = calls["whole"][0]
-    cached = usage.prompt_tokens_details.cached_tokens
-    prompt_cost, completion_cost = expected_cost(usage.prompt_tokens, cached, usage.completion_tokens)
+    cached = usage["prompt_tokens_details"]["cached_tokens"]
+    prompt_cost, completion_cost = expected_cost(usage["prompt_tokens"], cached, usage["completion_tokens"])
     spans = phoenix_spans(phoenix_server, project, 4)
     llm_spans = [s for s in spans if s["span_kind"] == "LLM"]
     assert len(llm_spans) == 2
@@ -387,8 +387,8 @@ def test_phoenix_prices_modelark_calls_once_registered(
         assert summary["prompt"]["cost"] == pytest.approx(prompt_cost)
         assert summary["completion"]["cost"] == pytest.approx(completion_cost)
         assert summary["total"]["cost"] == pytest.approx(prompt_cost + completion_cost)
-        assert summary["prompt"]["tokens"] == usage.prompt_tokens
-        assert summary["completion"]["tokens"] == usage.completion_tokens
+        assert summary["prompt"]["tokens"] == usage["prompt_tokens"]
+        assert summary["completion"]["tokens"] == usage["completion_tokens"]
 
 
 def test_embeddings_in_mlflow_and_phoenix(
