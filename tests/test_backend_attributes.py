@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from arktrace._backend_attributes import write_cost, write_tools, write_usage
+from arktrace._backend_attributes import extras_for, write_cost, write_tools, write_usage
 from arktrace._settings import Settings
 
-BOTH = frozenset({"langfuse", "mlflow"})
+BOTH = extras_for(["langfuse", "mlflow"])
 
 
 def test_tiny_costs_are_valid_json_for_both_backends() -> None:
@@ -64,3 +64,13 @@ def test_mlflow_tools_only_whole_and_only_with_content() -> None:
     assert attrs == {}
     write_tools(attrs, {"tools": [tool]}, Settings(), BOTH)
     assert json.loads(attrs["mlflow.chat.tools"]) == [tool]
+
+
+def test_no_langfuse_usage_json_where_openobserve_reads_the_same_span() -> None:
+    """OpenObserve also reads langfuse.observation.usage_details (extractors/usage.rs): its "input"
+    (cached tokens excluded) would replace OpenObserve's own input count (cached included)."""
+    attrs: dict = {"gen_ai.usage.input_tokens": 10, "gen_ai.usage.cache_read.input_tokens": 4}
+    write_usage(attrs, extras_for(["langfuse", "openobserve"]))
+    assert "langfuse.observation.usage_details" not in attrs
+    write_cost(attrs, 0.1, 0.2, "table", extras_for(["langfuse", "openobserve"]))
+    assert "langfuse.observation.cost_details" in attrs  # the same numbers for both

@@ -23,6 +23,7 @@ time of ``json.dumps`` for these three or six numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ._content import clean_json, exportable
@@ -30,8 +31,19 @@ from ._settings import Settings
 
 LANGFUSE = "langfuse"
 MLFLOW = "mlflow"
-WITH_EXTRAS = frozenset((LANGFUSE, MLFLOW))
-"""The backends that get attributes of their own; for the others the common names are all there is."""
+LANGFUSE_USAGE = "langfuse usage"
+"""Langfuse's usage JSON, kept apart: OpenObserve reads that JSON too, and its ``input`` (cached tokens
+excluded, as Langfuse counts) would replace OpenObserve's own (cached included) on the same span."""
+
+
+def extras_for(backends: Iterable[str]) -> frozenset[str]:
+    """What every call writes for the backends ``init()`` exports to (``Recorder.backends``)."""
+    names = frozenset(backends)
+    extras = names & {LANGFUSE, MLFLOW}
+    if LANGFUSE in names and "openobserve" not in names:
+        # Langfuse >= 3.168 derives the same keys from gen_ai.usage.* itself; the JSON is for older ones.
+        extras |= {LANGFUSE_USAGE}
+    return extras
 
 
 def write_cost(
@@ -68,7 +80,7 @@ _LANGFUSE_DETAILS = (
 
 def write_usage(attrs: dict[str, Any], backends: frozenset[str]) -> None:
     """Langfuse's ``usage_details`` JSON, when Langfuse is a backend and the call reported usage."""
-    if LANGFUSE not in backends:
+    if LANGFUSE_USAGE not in backends:
         return
     prompt = attrs.get("gen_ai.usage.input_tokens")
     completion = attrs.get("gen_ai.usage.output_tokens")

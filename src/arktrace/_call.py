@@ -59,7 +59,7 @@ class Recorder(NamedTuple):
     prices: PriceTable
     settings: Settings
     backends: frozenset[str] = frozenset()
-    """Backends ``init()`` exports to that read names of their own (see ``_backend_attributes``)."""
+    """What calls write for the backends ``init()`` exports to (``_backend_attributes.extras_for``)."""
 
 
 class Call:

@@ -19,7 +19,7 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from ._backend_attributes import WITH_EXTRAS
+from ._backend_attributes import extras_for
 from ._call import IN_CALL_KEY, Call, Recorder
 from ._context import ensure_processor
 from ._endpoint import endpoint_for
@@ -259,7 +259,7 @@ def write_names_for(backends: Iterable[str]) -> None:
     with _lock:
         state = _state
         if state is not None:
-            state.recorder = state.recorder._replace(backends=frozenset(backends) & WITH_EXTRAS)
+            state.recorder = state.recorder._replace(backends=extras_for(backends))
 
 
 def current_recorder() -> Recorder | None:
