@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import httpx
 import openai
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -85,3 +86,33 @@ async def aclient(server):
     c = openai.AsyncOpenAI(api_key="test-key", base_url=server.base_url, max_retries=0)
     yield c
     await c.close()
+
+
+class _ToBundledServer(httpx.HTTPTransport):
+    """Sends every request to the bundled server, whatever host the client was given."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.target = httpx.URL(base_url)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        target = self.target
+        request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
+        return super().handle_request(request)
+
+
+MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
+
+
+def routed_client(server, base_url: str) -> openai.OpenAI:
+    """A client for ``base_url`` whose requests the bundled server answers: arktrace sees the host
+    the application would name (ModelArk's, a self-hosted server's) and treats the calls accordingly."""
+    http_client = httpx.Client(transport=_ToBundledServer(server.base_url))
+    return openai.OpenAI(api_key="test-key", base_url=base_url, http_client=http_client, max_retries=0)
+
+
+@pytest.fixture
+def modelark_client(server):
+    """A client for ModelArk's own host name (provider byteplus, stream usage asked for)."""
+    with routed_client(server, MODELARK_URL) as c:
+        yield c

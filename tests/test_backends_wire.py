@@ -8,6 +8,7 @@ metrics reach only the backends that take them, and that no secret shows up in t
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from opentelemetry import metrics, trace
 
 import arktrace
+from arktrace._prices import load_prices
 from arktrace._setup import flush, init, shutdown
 from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
 
@@ -398,3 +400,112 @@ def test_example_runs_against_the_bundled_server(
     if example.startswith("flask"):
         assert others[0].kind == 2  # SERVER
         assert receiver.metric_requests()
+
+
+# ------------------------------------------------------------------ names each backend's ingestion reads
+
+LONG_QUESTION = "Explain, in a few sentences, what distributed tracing is and why it helps with LLM apps."
+JSON_NAMES = ("langfuse.observation.cost_details", "langfuse.observation.usage_details", "mlflow.llm.cost")
+
+
+def seed_calls(client: openai.OpenAI) -> dict:
+    """A whole and a streamed call to seed-1-8 (same question, same answer); the whole call's usage."""
+    messages = [{"role": "user", "content": LONG_QUESTION}]
+    response = client.chat.completions.create(model=ENDPOINT, messages=messages)
+    list(client.chat.completions.create(model=ENDPOINT, messages=messages, stream=True))
+    return response.usage.model_dump()  # a dict: openai 1.40's model has no typed token details
+
+
+def seed_cost(usage: dict) -> tuple[float, float]:
+    (tier,) = load_prices().models["seed-1-8"]
+    cached = usage["prompt_tokens_details"]["cached_tokens"]
+    prompt = (tier.input * (usage["prompt_tokens"] - cached) + tier.cache_hit * cached) / 1e6
+    return prompt, tier.output * usage["completion_tokens"] / 1e6
+
+
+def llm_spans_sent(
+    env: Mapping[str, str], server, client, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict, list[dict]]:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    server.cached_tokens = 8
+    init(service_name="byteplus")
+    usage = seed_calls(client)
+    assert flush()
+    assert shutdown()
+    assert (
+        usage["prompt_tokens_details"]["cached_tokens"] == 8
+        and usage["completion_tokens_details"]["reasoning_tokens"]
+    )
+    spans = [s.attributes for s in receiver.spans() if s.attributes.get("gen_ai.operation.name") == "chat"]
+    assert len(spans) == 2  # whole and streamed
+    return usage, spans
+
+
+def test_openobserve_reads_cost_and_tokens_by_its_names(
+    server, modelark_client, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names from OpenObserve's own source: src/core/src/traces/otel/extractors/usage.rs
+    (UsageExtractor::extract_usage_details / extract_cost) with the constants of
+    src/core/src/traces/otel/attributes.rs (GenAiAttributes)."""
+    env = {"OPENOBSERVE_URL": receiver.url, "OPENOBSERVE_AUTH_TOKEN": "Basic " + b64("a:b")}
+    usage, spans = llm_spans_sent(env, server, modelark_client, receiver, monkeypatch)
+    prompt_cost, completion_cost = seed_cost(usage)
+    for attrs in spans:
+        assert attrs["gen_ai.usage.input_tokens"] == usage["prompt_tokens"]
+        assert attrs["gen_ai.usage.output_tokens"] == usage["completion_tokens"]
+        assert attrs["gen_ai.usage.total_tokens"] == usage["total_tokens"]
+        # the first cache name it tries, the one counted inside input_tokens (it reads
+        # gen_ai.usage.cache_read_tokens as *not* included in input: sending that would be wrong)
+        assert (
+            attrs["gen_ai.usage.cache_read.input_tokens"] == usage["prompt_tokens_details"]["cached_tokens"]
+        )
+        assert "gen_ai.usage.cache_read_tokens" not in attrs
+        assert attrs["gen_ai.usage.cost"] == pytest.approx(prompt_cost + completion_cost)
+        # it would also read Langfuse's cost JSON; not sent where nobody else needs it
+        assert not set(JSON_NAMES) & set(attrs)
+
+
+def test_langfuse_reads_cost_split_and_usage_by_its_names(
+    server, modelark_client, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names and keys from Langfuse's own source: packages/shared/src/server/otel/OtelIngestionProcessor.ts
+    (extractCostDetails reads langfuse.observation.cost_details before gen_ai.usage.cost, the total
+    only; extractUsageDetails reads langfuse.observation.usage_details before its own normalisation of
+    gen_ai.usage.*, whose keys these are: input and output without the cached and reasoning tokens)."""
+    env = {
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-x",
+        "LANGFUSE_SECRET_KEY": "sk-lf-x",
+        "LANGFUSE_BASE_URL": receiver.url,
+    }
+    usage, spans = llm_spans_sent(env, server, modelark_client, receiver, monkeypatch)
+    prompt_cost, completion_cost = seed_cost(usage)
+    cached = usage["prompt_tokens_details"]["cached_tokens"]
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
+    for attrs in spans:
+        assert json.loads(attrs["langfuse.observation.cost_details"]) == pytest.approx(
+            {"input": prompt_cost, "output": completion_cost, "total": prompt_cost + completion_cost}
+        )
+        assert json.loads(attrs["langfuse.observation.usage_details"]) == {
+            "input": usage["prompt_tokens"] - cached,
+            "output": usage["completion_tokens"] - reasoning,
+            "total": usage["total_tokens"],
+            "input_cached_tokens": cached,
+            "output_reasoning_tokens": reasoning,
+        }
+        assert "mlflow.llm.cost" not in attrs
+
+
+@pytest.mark.parametrize("backend", ["datakit", "otlp", "phoenix"])
+def test_backends_without_names_of_their_own_get_no_json(
+    backend: str, server, modelark_client, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {
+        "datakit": {"ARKTRACE_DATAKIT_URL": receiver.url + "/otel"},
+        "otlp": {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url},
+        "phoenix": {"PHOENIX_COLLECTOR_ENDPOINT": receiver.url},
+    }[backend]
+    _, spans = llm_spans_sent(env, server, modelark_client, receiver, monkeypatch)
+    for attrs in spans:
+        assert not set(JSON_NAMES) & set(attrs)
+        assert attrs["llm.cost.total"] == attrs["gen_ai.usage.cost"] > 0

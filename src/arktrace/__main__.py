@@ -1,4 +1,4 @@
-"""Command line: ``arktrace run``, ``arktrace demo``, ``arktrace check`` (also ``python -m arktrace …``)."""
+"""Command line: ``arktrace run``, ``demo``, ``check``, ``prices`` (also ``python -m arktrace …``)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "check", add_help=False, help="send one test span to each configured backend and report what happened"
     )
+    commands.add_parser(
+        "prices",
+        add_help=False,
+        help="register arktrace's price table in a backend that prices spans itself: prices register phoenix",
+    )
     args, rest = parser.parse_known_args(argv)
+    if args.command == "prices":
+        from ._phoenix_prices import run_prices
+
+        return run_prices(rest)
     if args.command == "demo":
         from ._demo import run_demo
 

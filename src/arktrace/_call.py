@@ -22,6 +22,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
 from ._attributes import write_attributes
+from ._backend_attributes import write_cost, write_tools, write_usage
 from ._content import get
 from ._context import current_scope
 from ._endpoint import Endpoint
@@ -41,6 +42,7 @@ from ._metrics import Metrics
 from ._prices import PriceTable
 from ._settings import Settings
 from ._stream_state import ChatStreamState, StreamState
+from ._usage_notice import stream_ended_without_usage
 
 # Set in the context while a patched method runs, so a patched method that calls another one
 # (``parse`` → ``create`` in some SDK versions) yields one span, not two.
@@ -56,6 +58,8 @@ class Recorder(NamedTuple):
     metrics: Metrics
     prices: PriceTable
     settings: Settings
+    backends: frozenset[str] = frozenset()
+    """What calls write for the backends ``init()`` exports to (``_backend_attributes.extras_for``)."""
 
 
 class Call:
@@ -218,6 +222,15 @@ class Call:
                 ).isoformat()
                 if complete and state.output_chunks > 1:
                     per_chunk = (perf_counter() - state.first_output_at) / (state.output_chunks - 1)
+            if (
+                complete
+                and "gen_ai.usage.output_tokens" not in attrs
+                and self.op.include_usage
+                and self.raw_mode is None
+                and "stream_options" not in self.args
+                and self.recorder.settings.stream_usage != "never"
+            ):
+                stream_ended_without_usage(self.endpoint, self.stream_usage_added)
         except Exception:
             report_fault("extracting stream attributes")
         self._end(attrs, error, ttft, per_chunk)
@@ -260,7 +273,13 @@ class Call:
             report_fault("ending a span")
 
     def _cost(self, attrs: dict[str, Any]) -> float | None:
-        """Price the call from its measured tokens; write the cost attributes; None if unpriced."""
+        """Price the call from its measured tokens; write the cost, and the names of their own that the
+        configured backends read (``_backend_attributes``); None if unpriced."""
+        backends = self.recorder.backends
+        if backends:
+            write_usage(attrs, backends)
+            if self.recording:
+                write_tools(attrs, self.args, self.recorder.settings, backends)
         priced = self.recorder.prices.cost(
             attrs.get("gen_ai.response.model"),
             self.args.get("model"),
@@ -270,14 +289,7 @@ class Call:
         )
         if priced is None:
             return None
-        prompt_cost, completion_cost = priced
-        total = prompt_cost + completion_cost
-        attrs["gen_ai.usage.cost"] = total
-        attrs["llm.cost.prompt"] = prompt_cost
-        attrs["llm.cost.completion"] = completion_cost
-        attrs["llm.cost.total"] = total
-        attrs["arktrace.cost.price_table"] = self.recorder.prices.label
-        return total
+        return write_cost(attrs, priced[0], priced[1], self.recorder.prices.label, backends)
 
     def _record_metrics(
         self,

@@ -46,7 +46,24 @@ class _Scope:
                 attrs[f"langfuse.trace.metadata.{key}"] = (
                     value if isinstance(value, (str, bool, int, float)) else json.dumps(value, default=str)
                 )
+        if (tags or metadata) and _exports_to_mlflow():
+            # MLflow makes the root span's mlflow.traceTag.<key> attributes the trace's tags
+            # (mlflow/store/tracking/sqlalchemy_store.py, _log_spans_once); a tag is a key there.
+            for tag in tags:
+                attrs[f"mlflow.traceTag.{tag}"] = "true"
+            for key, value in metadata.items():
+                attrs[f"mlflow.traceTag.{key}"] = (
+                    value if isinstance(value, str) else json.dumps(value, default=str)
+                )
         self.attributes = attrs
+
+
+def _exports_to_mlflow() -> bool:
+    from ._backend_attributes import MLFLOW
+    from ._instrument import current_recorder
+
+    recorder = current_recorder()
+    return recorder is not None and MLFLOW in recorder.backends
 
 
 def current_scope() -> _Scope | None:

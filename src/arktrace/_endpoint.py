@@ -16,6 +16,8 @@ class Endpoint(NamedTuple):
     port: int | None
     accepts_stream_usage: bool
     """The host is known to accept ``stream_options.include_usage`` on chat and completion streams."""
+    url: str = ""
+    """The base URL it was derived from, for messages."""
 
 
 # (host suffix, provider name, accepts include_usage). Longest suffixes first is not needed: suffixes
@@ -41,6 +43,21 @@ _KNOWN_HOSTS = (
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _cache: dict[str, Endpoint] = {}
+# (host, port) of servers that registered as accepting include_usage: the bundled ModelArk server.
+_accepting: set[tuple[str, int | None]] = set()
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def accept_stream_usage(base_url: str) -> None:
+    """Count the server at ``base_url`` as one that accepts ``stream_options.include_usage``."""
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    hosts = {host}
+    if host in _LOOPBACK:
+        hosts |= _LOOPBACK  # a client may name the same server either way
+    _accepting.update((h, port) for h in hosts)
+    _cache.clear()
 
 
 def endpoint_for(base_url: object) -> Endpoint:
@@ -58,10 +75,10 @@ def _parse(url: str) -> Endpoint:
         host = (parts.hostname or "").lower()
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
-        return Endpoint("unknown", None, None, False)
+        return Endpoint("unknown", None, None, False, url)
     if not host:
-        return Endpoint("unknown", None, None, False)
+        return Endpoint("unknown", None, None, False, url)
     for suffix, provider, accepts_usage in _KNOWN_HOSTS:
         if host == suffix or host.endswith("." + suffix):
-            return Endpoint(provider, host, port, accepts_usage)
-    return Endpoint(host, host, port, False)
+            return Endpoint(provider, host, port, accepts_usage, url)
+    return Endpoint(host, host, port, (host, port) in _accepting, url)

@@ -479,7 +479,13 @@ def response_attributes(
     if usage is not None:
         attrs.update(usage_attributes(usage))
 
-    if with_content and settings.capture_content and op is not EMBEDDINGS:
+    if op is EMBEDDINGS:
+        if with_content and settings.capture_content:
+            # What came back, without the vectors (large, and no backend shows them): without an
+            # output MLflow's span view has none at all.
+            attrs["output.value"] = embeddings_output(fields)
+            attrs["output.mime_type"] = JSON
+    elif with_content and settings.capture_content:
         limit = settings.max_value_length
         text = response_json(response)
         attrs["output.value"] = truncate(text, limit)
@@ -495,6 +501,17 @@ def response_attributes(
             budget = max(settings.max_message_attributes // 4, 8)
             attrs.update(message_attributes("llm.output_messages", messages, budget, limit))
     return attrs
+
+
+def embeddings_output(fields: dict[str, Any]) -> str:
+    """``{"model", "embeddings": how many, "dimensions"}`` of an embeddings response."""
+    data = fields.get("data")
+    items = data if isinstance(data, (list, tuple)) else [data] if data is not None else []
+    summary: dict[str, Any] = {"model": fields.get("model"), "embeddings": len(items)}
+    vector = get(items[0], "embedding") if items else None
+    if isinstance(vector, (list, tuple)):
+        summary["dimensions"] = len(vector)
+    return to_json(summary)
 
 
 _USAGE_NAMES = (

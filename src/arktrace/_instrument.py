@@ -13,12 +13,14 @@ import inspect
 import logging
 import sys
 import threading
+from collections.abc import Iterable
 from typing import Any, Callable, NamedTuple
 
 import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from ._backend_attributes import extras_for
 from ._call import IN_CALL_KEY, Call, Recorder
 from ._context import ensure_processor
 from ._endpoint import endpoint_for
@@ -251,6 +253,14 @@ def uninstrument() -> None:
 
 def is_instrumented() -> bool:
     return _state is not None
+
+
+def write_names_for(backends: Iterable[str]) -> None:
+    """Have every call write the names of its own that each of ``backends`` reads (``init()`` calls it)."""
+    with _lock:
+        state = _state
+        if state is not None:
+            state.recorder = state.recorder._replace(backends=extras_for(backends))
 
 
 def current_recorder() -> Recorder | None:

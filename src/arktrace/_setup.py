@@ -368,15 +368,23 @@ def _drop_inherited_connections() -> None:
 
 
 def _instrument(
-    tracer_provider: trace_api.TracerProvider, meter_provider: Any, options: Mapping[str, Any]
+    tracer_provider: trace_api.TracerProvider,
+    meter_provider: Any,
+    options: Mapping[str, Any],
+    backends: Sequence[str] = (),
 ) -> Callable[[], None] | None:
-    """Instrument the OpenAI SDK; returns how to undo it, or None when it was instrumented already."""
+    """Instrument the OpenAI SDK; returns how to undo it, or None when it was instrumented already.
+
+    Calls then also write the names of their own that ``backends`` read (MLflow's cost, Langfuse's
+    usage and cost JSON): instrumented elsewhere, arktrace cannot tell where the spans go.
+    """
     from arktrace import _instrument as instrumentation
 
     if instrumentation.is_instrumented():
         logger.info("arktrace: the OpenAI SDK was already instrumented; that instrumentation is kept as is")
         return None
     instrumentation.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider, **options)
+    instrumentation.write_names_for(backends)
     return instrumentation.uninstrument
 
 
@@ -489,7 +497,9 @@ def init(
         uninstrument = None
         try:
             if instrument:
-                uninstrument = _instrument(tracer_provider, meter_provider, instrument_options)
+                uninstrument = _instrument(
+                    tracer_provider, meter_provider, instrument_options, [c.name for c in configs]
+                )
         except BaseException:
             processor.shutdown(0)
             if meter_provider is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+from .._endpoint import accept_stream_usage
 from . import _scripts as s
 
 # Socket errors in a handler mean the client went away (or the server is stopping): stay quiet.
@@ -141,6 +142,8 @@ class ModelArkServer:
             target=httpd.serve_until_stopped, name=f"arktrace-modelark-{self._port}", daemon=True
         )
         self._thread.start()
+        # An app (or the demo) calling this server traced gets stream usage as it would from ModelArk.
+        accept_stream_usage(self.base_url)
         return self
 
     def stop(self) -> None:

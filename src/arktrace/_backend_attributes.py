@@ -1,0 +1,115 @@
+"""Cost and token attributes under the names each backend's ingestion reads.
+
+The common names (``gen_ai.usage.cost``, ``llm.cost.*``) go on every priced span. Two backends read
+cost or usage only from a JSON attribute of their own, and a JSON string per call costs time, so those
+are written only when the backend is one ``init()`` exports to (``Recorder.backends``):
+
+- MLflow computes ``mlflow.llm.cost`` from its own model catalog (no ModelArk models) unless the span
+  already has it: ``mlflow/tracing/otel/translation/__init__.py`` (``translate_span_when_storing``),
+  keys from ``mlflow/tracing/constant.py`` (``CostKey``).
+- MLflow renders a chat span's tools from ``mlflow.chat.tools`` (or GenAI's ``gen_ai.tool.definitions``),
+  not from OpenInference's ``llm.tools.*``: ``mlflow/tracing/otel/translation/__init__.py``
+  (``_get_tool_definitions``), ``genai_semconv.py`` (``TOOL_DEFINITION_KEYS``).
+- MLflow makes ``mlflow.traceTag.<key>`` attributes of the root span the trace's tags
+  (``mlflow/store/tracking/sqlalchemy_store.py``, ``_log_spans_once``): see ``_context``.
+- Langfuse reads ``langfuse.observation.cost_details`` before ``gen_ai.usage.cost`` (the total only),
+  and ``langfuse.observation.usage_details`` before its own normalisation of ``gen_ai.usage.*`` (which
+  older releases lack): ``packages/shared/src/server/otel/OtelIngestionProcessor.ts``
+  (``extractCostDetails``, ``extractUsageDetails``).
+
+The JSON is formatted directly (the ``repr`` of a finite float or an int is valid JSON): a third of the
+time of ``json.dumps`` for these three or six numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ._content import clean_json, exportable
+from ._settings import Settings
+
+LANGFUSE = "langfuse"
+MLFLOW = "mlflow"
+LANGFUSE_USAGE = "langfuse usage"
+"""Langfuse's usage JSON, kept apart: OpenObserve reads that JSON too, and its ``input`` (cached tokens
+excluded, as Langfuse counts) would replace OpenObserve's own (cached included) on the same span."""
+
+
+def extras_for(backends: Iterable[str]) -> frozenset[str]:
+    """What every call writes for the backends ``init()`` exports to (``Recorder.backends``)."""
+    names = frozenset(backends)
+    extras = names & {LANGFUSE, MLFLOW}
+    if LANGFUSE in names and "openobserve" not in names:
+        # Langfuse >= 3.168 derives the same keys from gen_ai.usage.* itself; the JSON is for older ones.
+        extras |= {LANGFUSE_USAGE}
+    return extras
+
+
+def write_cost(
+    attrs: dict[str, Any], prompt_cost: float, completion_cost: float, label: str, backends: frozenset[str]
+) -> float:
+    """Write the cost of one call in every name a configured backend reads; return the total."""
+    total = prompt_cost + completion_cost
+    attrs["gen_ai.usage.cost"] = total
+    attrs["llm.cost.prompt"] = prompt_cost
+    attrs["llm.cost.completion"] = completion_cost
+    attrs["llm.cost.total"] = total
+    attrs["arktrace.cost.price_table"] = label
+    if backends:
+        if MLFLOW in backends:
+            attrs["mlflow.llm.cost"] = (
+                f'{{"input_cost":{prompt_cost!r},"output_cost":{completion_cost!r},"total_cost":{total!r}}}'
+            )
+        if LANGFUSE in backends:
+            attrs["langfuse.observation.cost_details"] = (
+                f'{{"input":{prompt_cost!r},"output":{completion_cost!r},"total":{total!r}}}'
+            )
+    return total
+
+
+# Langfuse's usage keys, as its own normalisation of gen_ai.usage.* names them: "input" and "output"
+# exclude the cached / cache-write / reasoning tokens listed beside them, "total" is the reported total.
+_LANGFUSE_DETAILS = (
+    ("gen_ai.usage.total_tokens", "total"),
+    ("gen_ai.usage.cache_read.input_tokens", "input_cached_tokens"),
+    ("gen_ai.usage.cache_creation.input_tokens", "input_cache_creation"),
+    ("gen_ai.usage.reasoning.output_tokens", "output_reasoning_tokens"),
+)
+
+
+def write_usage(attrs: dict[str, Any], backends: frozenset[str]) -> None:
+    """Langfuse's ``usage_details`` JSON, when Langfuse is a backend and the call reported usage."""
+    if LANGFUSE_USAGE not in backends:
+        return
+    prompt = attrs.get("gen_ai.usage.input_tokens")
+    completion = attrs.get("gen_ai.usage.output_tokens")
+    if prompt is None and completion is None:
+        return
+    parts = []
+    if prompt is not None:
+        uncached = prompt - attrs.get("gen_ai.usage.cache_read.input_tokens", 0)
+        uncached -= attrs.get("gen_ai.usage.cache_creation.input_tokens", 0)
+        parts.append(f'"input":{max(uncached, 0)}')
+    if completion is not None:
+        visible = completion - attrs.get("gen_ai.usage.reasoning.output_tokens", 0)
+        parts.append(f'"output":{max(visible, 0)}')
+    for name, key in _LANGFUSE_DETAILS:
+        value = attrs.get(name)
+        if value is not None:
+            parts.append(f'"{key}":{value}')
+    attrs["langfuse.observation.usage_details"] = "{" + ",".join(parts) + "}"
+
+
+def write_tools(
+    attrs: dict[str, Any], args: dict[str, Any], settings: Settings, backends: frozenset[str]
+) -> None:
+    """The request's tool definitions as MLflow renders them, when MLflow is a backend."""
+    if MLFLOW not in backends or not settings.capture_content:
+        return
+    tools = args.get("tools")
+    if isinstance(tools, list) and tools:
+        # A cut JSON list is no list: tools longer than the limit stay in llm.tools.* only.
+        text = clean_json(tools, settings.max_value_length)
+        if text is not None:
+            attrs["mlflow.chat.tools"] = exportable(text)
