@@ -7,22 +7,24 @@ every patched method; whether it awaits is the only difference between sync and 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import logging
 import sys
 import threading
+from collections.abc import Mapping
 from typing import Any, Callable, NamedTuple
 
 import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from ._call import IN_CALL_KEY, Call, Recorder
+from ._call import IN_CALL_KEY, RAW_RESPONSE_HEADER, Call, Recorder
 from ._context import ensure_processor
 from ._endpoint import endpoint_for
 from ._errors import ConfigError
-from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation
+from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation, operation_for_path
 from ._faults import report_fault
 from ._metrics import Metrics
 from ._prices import load_prices
@@ -70,7 +72,19 @@ _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
     ("resources.batch.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
     ("resources.batch.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
 )
-_POINT_MODULES = tuple(dict.fromkeys(suffix for suffix, _, _, _ in _PATCH_POINTS))
+# The client's own send methods (module suffix, class, method): the lower patch point. A request sent
+# to an LLM path around the resource methods (LiteLLM >= 1.100 calls ``client.post("/chat/completions",
+# ...)``) is traced here; inside a traced resource method it passes straight through.
+_CLIENT_POINTS: tuple[tuple[str, str, str], ...] = (
+    ("_base_client", "SyncAPIClient", "post"),
+    ("_base_client", "AsyncAPIClient", "post"),
+    # Ark runtime SDKs only: batch inference sends through this one, inside its own retry loop.
+    ("_base_client", "SyncAPIClient", "post_without_retry"),
+    ("_base_client", "AsyncAPIClient", "post_without_retry"),
+)
+_POINT_MODULES = tuple(
+    dict.fromkeys([suffix for suffix, _, _, _ in _PATCH_POINTS] + [suffix for suffix, _, _ in _CLIENT_POINTS])
+)
 # The OpenAI SDK, and the two Ark runtime SDKs (forks of its structure) when installed.
 _SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
 # The response header behind the ``_request_id`` an SDK sets on what it parses: openai keeps the
@@ -233,6 +247,16 @@ def _patch_module_now(state: _State, module: Any) -> None:
         wrapper = _make_wrapper(state, op, original, is_async, id_header)
         setattr(owner, method, wrapper)
         state.patches.append(_Patch(owner, method, original, wrapper))
+    for point_suffix, class_name, method in _CLIENT_POINTS:
+        if point_suffix != suffix:
+            continue
+        owner = getattr(module, class_name, None)
+        if not isinstance(owner, type) or method not in owner.__dict__:
+            continue
+        original = owner.__dict__[method]
+        wrapper = _make_post_wrapper(state, original, inspect.iscoroutinefunction(original), id_header)
+        setattr(owner, method, wrapper)
+        state.patches.append(_Patch(owner, method, original, wrapper))
 
 
 def uninstrument() -> None:
@@ -326,3 +350,86 @@ def _make_wrapper(
             pass
     wrapper.__wrapped__ = original  # type: ignore[attr-defined]
     return wrapper
+
+
+_get_value = otel_context.get_value
+
+
+def _make_post_wrapper(
+    state: _State, original: Callable[..., Any], is_async: bool, id_header: str
+) -> Callable[..., Any]:
+    """Build the replacement for a client's ``post``.
+
+    A request a traced resource method sends passes straight through (one context lookup). Any other
+    request to an LLM path becomes a :class:`Call` built from what is sent (the path, the ``body``,
+    the ``options``), which then lives exactly as a resource method's call does.
+    """
+
+    def begin(client: Any, path: Any, kwargs: dict[str, Any]) -> tuple[Call | None, dict[str, Any]]:
+        call = None
+        try:
+            base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
+            op = operation_for_path(path, base_url)
+            if op is None or not state.active or (_SUPPRESS_KEY is not None and _get_value(_SUPPRESS_KEY)):
+                return None, kwargs
+            body = kwargs.get("body")
+            options = kwargs.get("options")
+            if not isinstance(options, Mapping):
+                options = {}
+            sent = body if isinstance(body, Mapping) else {}
+            extra = options.get("extra_json") or options.get("extra_body")  # openai / Ark SDKs' name
+            if isinstance(extra, Mapping):
+                sent = {**sent, "extra_body": dict(extra)}
+            call = Call(state.recorder, op, sent, endpoint_for(base_url), id_header)
+            headers = options.get("headers")  # a raw request's marker: a dict, or LiteLLM's read-only mapping
+            call.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, Mapping) else None
+            if isinstance(body, Mapping):
+                send = call.request_kwargs(body)  # a copy when it adds include_usage
+                if send is not body:
+                    kwargs = {**kwargs, "body": send}
+            return call, kwargs
+        except Exception:
+            report_fault("starting a span")
+            if call is not None:
+                call.stream_usage_added = False  # what is sent is the caller's own body
+            return call, kwargs
+
+    if is_async:
+
+        async def async_post(self: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
+            if _get_value(IN_CALL_KEY):
+                return await original(self, path, *args, **kwargs)
+            call, send = begin(self, path, kwargs)
+            if call is None:
+                return await original(self, path, *args, **kwargs)
+            token = otel_context.attach(call.context())
+            try:
+                result = await original(self, path, *args, **send)
+            except BaseException as error:
+                call.fail(error)
+                raise
+            finally:
+                otel_context.detach(token)
+            return call.returned(result)
+
+        wrapper: Callable[..., Any] = async_post
+    else:
+
+        def sync_post(self: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
+            if _get_value(IN_CALL_KEY):
+                return original(self, path, *args, **kwargs)
+            call, send = begin(self, path, kwargs)
+            if call is None:
+                return original(self, path, *args, **kwargs)
+            token = otel_context.attach(call.context())
+            try:
+                result = original(self, path, *args, **send)
+            except BaseException as error:
+                call.fail(error)
+                raise
+            finally:
+                otel_context.detach(token)
+            return call.returned(result)
+
+        wrapper = sync_post
+    return functools.update_wrapper(wrapper, original)
