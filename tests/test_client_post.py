@@ -320,22 +320,36 @@ def test_suppressed_and_uninstrumented_posts_get_no_span(client, spans):
     spans.clear()
     with suppress_instrumentation():
         client.post("/chat/completions", body=_chat_body(), cast_to=ChatCompletion)
-    post = client.post  # bound while instrumented, as a resource keeps it
+    request = client.request  # bound while instrumented
     arktrace.uninstrument()
-    assert openai.OpenAI.post is openai._base_client.SyncAPIClient.post
-    assert not hasattr(openai.OpenAI.post, "__wrapped__")
-    post("/chat/completions", body=_chat_body(), cast_to=ChatCompletion)
+    assert not hasattr(openai._base_client.SyncAPIClient.request, "__wrapped__")
+    client.post("/chat/completions", body=_chat_body(), cast_to=ChatCompletion)
+    options = openai._models.FinalRequestOptions.construct(
+        method="post", url="/chat/completions", json_data=_chat_body()
+    )
+    request(ChatCompletion, options)
     assert spans.all() == []
 
 
-def test_the_patched_post_looks_like_the_original(spans):
+def test_helpers_built_before_instrument_are_traced(server, provider, spans):
+    arktrace.uninstrument()
+    with openai.OpenAI(api_key="test-key", base_url=server.base_url, max_retries=0) as early:
+        raw_create = early.chat.completions.with_raw_response.create  # binds the unpatched methods
+        raw_create(model=ENDPOINT, messages=QUESTION).parse()
+        arktrace.instrument(tracer_provider=provider, stream_usage="always")
+        assert spans.all() == []
+        completion = raw_create(model=ENDPOINT, messages=QUESTION).parse()
+    assert spans.one().attributes["gen_ai.response.id"] == completion.id
+
+
+def test_the_patched_request_looks_like_the_original(spans):
     import inspect
 
-    post = openai._base_client.SyncAPIClient.post
-    original = post.__wrapped__
-    assert post.__qualname__ == original.__qualname__ and post.__doc__ == original.__doc__
-    assert inspect.signature(post) == inspect.signature(original)
-    assert inspect.iscoroutinefunction(openai._base_client.AsyncAPIClient.post)
+    request = openai._base_client.SyncAPIClient.request
+    original = request.__wrapped__
+    assert request.__qualname__ == original.__qualname__ and request.__doc__ == original.__doc__
+    assert inspect.signature(request) == inspect.signature(original)
+    assert inspect.iscoroutinefunction(openai._base_client.AsyncAPIClient.request)
 
 
 # ------------------------------------------------------------------------------------ Ark runtime SDK

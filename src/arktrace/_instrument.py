@@ -1,12 +1,19 @@
-"""Patch points and the wrapper every patched SDK method shares.
+"""Patch points and the wrappers the patched SDK methods share.
 
-Patching happens at the resource methods (``Completions.create`` and friends), never at the client's
-generic ``request``: a ``models.list()`` call is not an LLM call and gets no span. One wrapper serves
-every patched method; whether it awaits is the only difference between sync and async.
+Two levels are patched. The resource methods (``Completions.create`` and friends) are where a
+documented call starts: they see the caller's arguments and run the whole call. Below them, the
+client's ``post()`` catches what is sent around them (LiteLLM >= 1.100 calls
+``client.post("/chat/completions", ...)`` directly), but only for the paths of the operations traced
+(``PATH_OPERATIONS``): a ``models.list()`` or a file upload is not an LLM call and gets no span. Inside a
+traced resource method ``post()`` passes straight through (one context lookup), so a call is one span
+whichever level saw it first. ``post()`` rather than ``request()``: it is the one method every LLM
+operation is sent with, and it still has the path and the body as the caller gave them. One wrapper per
+level serves every patched method; whether it awaits is the only difference between sync and async.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import inspect
@@ -72,15 +79,14 @@ _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
     ("resources.batch.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
     ("resources.batch.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
 )
-# The client's own send methods (module suffix, class, method): the lower patch point. A request sent
+# The client's own send method (module suffix, class, method): the lower patch point. A request sent
 # to an LLM path around the resource methods (LiteLLM >= 1.100 calls ``client.post("/chat/completions",
-# ...)``) is traced here; inside a traced resource method it passes straight through.
+# ...)``) is traced here; inside a traced resource method it passes straight through. ``request`` and
+# not ``post``: resources bind ``client.post`` when they are built, so a client built before
+# instrument() would keep sending through the unpatched one; ``self.request`` is looked up per call.
 _CLIENT_POINTS: tuple[tuple[str, str, str], ...] = (
-    ("_base_client", "SyncAPIClient", "post"),
-    ("_base_client", "AsyncAPIClient", "post"),
-    # Ark runtime SDKs only: batch inference sends through this one, inside its own retry loop.
-    ("_base_client", "SyncAPIClient", "post_without_retry"),
-    ("_base_client", "AsyncAPIClient", "post_without_retry"),
+    ("_base_client", "SyncAPIClient", "request"),
+    ("_base_client", "AsyncAPIClient", "request"),
 )
 _POINT_MODULES = tuple(
     dict.fromkeys([suffix for suffix, _, _, _ in _PATCH_POINTS] + [suffix for suffix, _, _ in _CLIENT_POINTS])
@@ -254,7 +260,7 @@ def _patch_module_now(state: _State, module: Any) -> None:
         if not isinstance(owner, type) or method not in owner.__dict__:
             continue
         original = owner.__dict__[method]
-        wrapper = _make_post_wrapper(state, original, inspect.iscoroutinefunction(original), id_header)
+        wrapper = _make_request_wrapper(state, original, inspect.iscoroutinefunction(original), id_header)
         setattr(owner, method, wrapper)
         state.patches.append(_Patch(owner, method, original, wrapper))
 
@@ -355,56 +361,61 @@ def _make_wrapper(
 _get_value = otel_context.get_value
 
 
-def _make_post_wrapper(
+def _make_request_wrapper(
     state: _State, original: Callable[..., Any], is_async: bool, id_header: str
 ) -> Callable[..., Any]:
-    """Build the replacement for a client's ``post``.
+    """Build the replacement for a client's ``request``, which every request the client sends goes through.
 
     A request a traced resource method sends passes straight through (one context lookup). Any other
-    request to an LLM path becomes a :class:`Call` built from what is sent (the path, the ``body``,
-    the ``options``), which then lives exactly as a resource method's call does.
+    POST to an LLM path becomes a :class:`Call` built from what is sent (the path, the JSON body, the
+    extra body and headers of the request options), which then lives exactly as a resource method's
+    call does.
     """
 
-    def begin(client: Any, path: Any, kwargs: dict[str, Any]) -> tuple[Call | None, dict[str, Any]]:
+    def begin(client: Any, options: Any, stream: Any) -> tuple[Call | None, Any]:
         call = None
         try:
+            if str(getattr(options, "method", "")).lower() != "post":
+                return None, options
             base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
-            op = operation_for_path(path, base_url)
+            op = operation_for_path(getattr(options, "url", None), base_url)
             if op is None or not state.active or (_SUPPRESS_KEY is not None and _get_value(_SUPPRESS_KEY)):
-                return None, kwargs
-            body = kwargs.get("body")
-            options = kwargs.get("options")
-            if not isinstance(options, Mapping):
-                options = {}
+                return None, options
+            # openai keeps the body in json_data; the Ark SDKs' post() in body
+            field = "json_data" if getattr(options, "json_data", None) is not None else "body"
+            body = getattr(options, field, None)
             sent = body if isinstance(body, Mapping) else {}
-            extra = options.get("extra_json") or options.get("extra_body")  # openai / Ark SDKs' name
+            extra = getattr(options, "extra_json", None) or getattr(options, "extra_body", None)
             if isinstance(extra, Mapping):
                 sent = {**sent, "extra_body": dict(extra)}
+            if stream is True and sent.get("stream") is not True:
+                sent = {**sent, "stream": True}  # what decides how the response is read
             call = Call(state.recorder, op, sent, endpoint_for(base_url), id_header)
-            headers = options.get("headers")  # a raw request's marker: a dict, or LiteLLM's read-only mapping
+            headers = getattr(options, "headers", None)  # a raw request's marker; LiteLLM's is read-only
             call.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, Mapping) else None
             if isinstance(body, Mapping):
                 send = call.request_kwargs(body)  # a copy when it adds include_usage
                 if send is not body:
-                    kwargs = {**kwargs, "body": send}
-            return call, kwargs
+                    options = copy.copy(options)  # the caller's options and body stay as they were
+                    setattr(options, field, send)
+            return call, options
         except Exception:
             report_fault("starting a span")
             if call is not None:
                 call.stream_usage_added = False  # what is sent is the caller's own body
-            return call, kwargs
+            return call, options
 
     if is_async:
 
-        async def async_post(self: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
+        async def async_request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
             if _get_value(IN_CALL_KEY):
-                return await original(self, path, *args, **kwargs)
-            call, send = begin(self, path, kwargs)
+                return await original(self, cast_to, options, *args, **kwargs)
+            call, send = begin(self, options, kwargs.get("stream"))
             if call is None:
-                return await original(self, path, *args, **kwargs)
+                return await original(self, cast_to, options, *args, **kwargs)
             token = otel_context.attach(call.context())
             try:
-                result = await original(self, path, *args, **send)
+                result = await original(self, cast_to, send, *args, **kwargs)
             except BaseException as error:
                 call.fail(error)
                 raise
@@ -412,18 +423,18 @@ def _make_post_wrapper(
                 otel_context.detach(token)
             return call.returned(result)
 
-        wrapper: Callable[..., Any] = async_post
+        wrapper: Callable[..., Any] = async_request
     else:
 
-        def sync_post(self: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
+        def sync_request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
             if _get_value(IN_CALL_KEY):
-                return original(self, path, *args, **kwargs)
-            call, send = begin(self, path, kwargs)
+                return original(self, cast_to, options, *args, **kwargs)
+            call, send = begin(self, options, kwargs.get("stream"))
             if call is None:
-                return original(self, path, *args, **kwargs)
+                return original(self, cast_to, options, *args, **kwargs)
             token = otel_context.attach(call.context())
             try:
-                result = original(self, path, *args, **send)
+                result = original(self, cast_to, send, *args, **kwargs)
             except BaseException as error:
                 call.fail(error)
                 raise
@@ -431,5 +442,5 @@ def _make_post_wrapper(
                 otel_context.detach(token)
             return call.returned(result)
 
-        wrapper = sync_post
+        wrapper = sync_request
     return functools.update_wrapper(wrapper, original)
