@@ -1,13 +1,15 @@
 """Patch points and the wrappers the patched SDK methods share.
 
 Two levels are patched. The resource methods (``Completions.create`` and friends) are where a
-documented call starts: they see the caller's arguments and run the whole call. Below them, the
-client's ``post()`` catches what is sent around them (LiteLLM >= 1.100 calls
-``client.post("/chat/completions", ...)`` directly), but only for the paths of the operations traced
-(``PATH_OPERATIONS``): a ``models.list()`` or a file upload is not an LLM call and gets no span. Inside a
-traced resource method ``post()`` passes straight through (one context lookup), so a call is one span
-whichever level saw it first. ``post()`` rather than ``request()``: it is the one method every LLM
-operation is sent with, and it still has the path and the body as the caller gave them. One wrapper per
+documented call starts: they see the caller's arguments and run the whole call, retries included.
+Below them, the client's ``request()`` sees every request the client sends, also those sent around
+the resource methods (LiteLLM >= 1.100 calls ``client.post("/chat/completions", ...)`` directly). It
+traces only a POST to the path of an operation arktrace traces (``PATH_OPERATIONS``): a
+``models.list()`` or a file upload is not an LLM call and gets no span. Inside a traced resource method
+it passes straight through after one context lookup, so a call is one span whichever level saw it
+first. ``request()`` rather than ``post()``: resources bind ``client.post`` when they are built, so a
+client built before ``instrument()`` would keep the unpatched one, while ``self.request`` is looked up
+on every call; and the retries happen inside it, so they still share the call's span. One wrapper per
 level serves every patched method; whether it awaits is the only difference between sync and async.
 """
 
