@@ -291,6 +291,22 @@ def test_other_spellings_of_the_path(client, spans, path):
     assert spans.one().attributes["gen_ai.operation.name"] == "chat"
 
 
+def test_a_request_sent_with_request_itself_keeps_the_callers_options(client, server, spans):
+    body = _chat_body(stream=True)
+    options = openai._models.FinalRequestOptions.construct(
+        method="post", url="/chat/completions", json_data=body
+    )
+    before = (copy.deepcopy(body), dict(options.__dict__))
+    stream = client.request(
+        ChatCompletion, options, stream=True, stream_cls=openai.Stream[ChatCompletionChunk]
+    )
+    chunks = list(stream)
+    assert (body, dict(options.__dict__)) == before
+    assert server.last_request.body["stream_options"] == {"include_usage": True}
+    assert all(c.choices for c in chunks)  # the usage-only chunk arktrace asked for is not the caller's
+    assert spans.one().attributes["gen_ai.usage.output_tokens"] > 0
+
+
 def test_requests_to_other_paths_get_no_span(client, spans):
     client.post("/embeddings", body=EMBED, cast_to=CreateEmbeddingResponse)  # control: this one is traced
     assert len(spans.all()) == 1
@@ -377,7 +393,10 @@ def test_ark_post_is_one_span_like_create(ark, spans):
     assert differences(span, twin) == {}
     spans.clear()
     ark.batch.chat.completions.create(model=ENDPOINT, messages=QUESTION)  # its retry loop: still one span
-    assert spans.one().attributes["gen_ai.operation.name"] == "chat"
+    batch = spans.one()
+    spans.clear()
+    ark.post_without_retry("/batch/chat/completions", body=_chat_body(), cast_to=ArkChatCompletion)
+    assert differences(spans.one(), batch) == {}
 
 
 @pytest.mark.parametrize(
