@@ -374,7 +374,7 @@ def _make_request_wrapper(
     call does.
     """
 
-    def begin(client: Any, options: Any, stream: Any) -> tuple[Call | None, Any]:
+    def begin(client: Any, options: Any) -> tuple[Call | None, Any]:
         call = None
         try:
             if str(getattr(options, "method", "")).lower() != "post":
@@ -390,8 +390,6 @@ def _make_request_wrapper(
             extra = getattr(options, "extra_json", None) or getattr(options, "extra_body", None)
             if isinstance(extra, Mapping):
                 sent = {**sent, "extra_body": dict(extra)}
-            if stream is True and sent.get("stream") is not True:
-                sent = {**sent, "stream": True}  # what decides how the response is read
             call = Call(state.recorder, op, sent, endpoint_for(base_url), id_header)
             headers = getattr(options, "headers", None)  # a raw request's marker; LiteLLM's is read-only
             call.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, Mapping) else None
@@ -412,7 +410,7 @@ def _make_request_wrapper(
         async def async_request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
             if _get_value(IN_CALL_KEY):
                 return await original(self, cast_to, options, *args, **kwargs)
-            call, send = begin(self, options, kwargs.get("stream"))
+            call, send = begin(self, options)
             if call is None:
                 return await original(self, cast_to, options, *args, **kwargs)
             token = otel_context.attach(call.context())
@@ -431,7 +429,7 @@ def _make_request_wrapper(
         def sync_request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
             if _get_value(IN_CALL_KEY):
                 return original(self, cast_to, options, *args, **kwargs)
-            call, send = begin(self, options, kwargs.get("stream"))
+            call, send = begin(self, options)
             if call is None:
                 return original(self, cast_to, options, *args, **kwargs)
             token = otel_context.attach(call.context())
