@@ -422,3 +422,31 @@ def test_operation_for_path(path, expected):
 
     op = operation_for_path(path, "https://ark.example/api/v3/")
     assert (op.name if op else None) == expected
+
+
+def test_post_responses_is_one_span_like_create(client, spans):
+    if not hasattr(client, "responses"):
+        pytest.skip("this openai has no Responses API")  # 1.40: no resource to compare with
+    from openai.types.responses import Response, ResponseStreamEvent
+
+    client.post("/responses", body={"model": ENDPOINT, "input": "hello"}, cast_to=Response)
+    span = spans.one()
+    spans.clear()
+    client.responses.create(model=ENDPOINT, input="hello")
+    assert differences(span, spans.one()) == {}
+    spans.clear()
+    body = {"model": ENDPOINT, "input": "hello", "stream": True}
+    events = list(
+        client.post(
+            "/responses",
+            body=body,
+            cast_to=Response,
+            stream=True,
+            stream_cls=openai.Stream[ResponseStreamEvent],
+        )
+    )
+    streamed = spans.one()
+    assert streamed.attributes["gen_ai.usage.output_tokens"] == events[-1].response.usage.output_tokens
+    spans.clear()
+    list(client.responses.create(model=ENDPOINT, input="hello", stream=True))
+    assert differences(streamed, spans.one()) == {}
