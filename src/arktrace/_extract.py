@@ -153,6 +153,43 @@ RESPONSES = Operation(
     safe_arguments=_RESPONSES_SAFE,
 )
 
+# The paths the SDKs send each traced operation to, as their resource methods write them. Only these
+# are LLM calls: ``/chat/completions/{id}`` (stored completions), ``/responses/{id}/cancel``,
+# ``/bots/chat/completions``, files and models are not traced.
+PATH_OPERATIONS: dict[str, Operation] = {
+    "/chat/completions": CHAT,
+    "/completions": TEXT_COMPLETION,
+    "/embeddings": EMBEDDINGS,
+    "/responses": RESPONSES,
+    # Ark runtime SDKs: chat over a context cache, multimodal embeddings, batch inference
+    "/context/chat/completions": CHAT,
+    "/embeddings/multimodal": EMBEDDINGS,
+    "/batch/chat/completions": CHAT,
+    "/batch/embeddings": EMBEDDINGS,
+    "/batch/embeddings/multimodal": EMBEDDINGS,
+}
+
+
+def operation_for_path(path: Any, base_url: Any = "") -> Operation | None:
+    """The operation a request to ``path`` performs, or None when it is not an LLM call.
+
+    ``path`` is what a caller passes to the client's ``post()``: usually as the SDKs write it, but a
+    relative path without the leading slash, or a full URL under the client's ``base_url``, reach the
+    same endpoint.
+    """
+    if not isinstance(path, str):
+        return None
+    op = PATH_OPERATIONS.get(path)
+    if op is not None:
+        return op
+    if "://" in path:
+        base = str(base_url)
+        if not base or not path.startswith(base):
+            return None
+        path = path[len(base) :]
+    return PATH_OPERATIONS.get("/" + path.split("?", 1)[0].strip("/"))
+
+
 # Request arguments that shape the HTTP request rather than the model call: never recorded.
 _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 # Request arguments that carry user content: recorded only with content capture on, and then in

@@ -1,19 +1,28 @@
-"""Patch points and the wrapper every patched SDK method shares.
+"""Patch points and the wrappers the patched SDK methods share.
 
-Patching happens at the resource methods (``Completions.create`` and friends), never at the client's
-generic ``request``: a ``models.list()`` call is not an LLM call and gets no span. One wrapper serves
-every patched method; whether it awaits is the only difference between sync and async.
+Two levels are patched. The resource methods (``Completions.create`` and friends) are where a
+documented call starts: they see the caller's arguments and run the whole call, retries included.
+Below them, the client's ``request()`` sees every request the client sends, also those sent around
+the resource methods (LiteLLM >= 1.100 calls ``client.post("/chat/completions", ...)`` directly). It
+traces only a POST to the path of an operation arktrace traces (``PATH_OPERATIONS``): a
+``models.list()`` or a file upload is not an LLM call and gets no span. Inside a traced resource method
+it passes straight through after one context lookup, so a call is one span whichever level saw it
+first. ``request()`` rather than ``post()``: resources bind ``client.post`` when they are built, so a
+client built before ``instrument()`` would keep the unpatched one, while ``self.request`` is looked up
+on every call; and the retries happen inside it, so they still share the call's span. One wrapper per
+level serves every patched method; whether it awaits is the only difference between sync and async.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import inspect
 import logging
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Callable, NamedTuple
 
 import wrapt
@@ -21,11 +30,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from ._backend_attributes import extras_for
-from ._call import IN_CALL_KEY, Call, Recorder
+from ._call import IN_CALL_KEY, RAW_RESPONSE_HEADER, Call, Recorder
 from ._context import ensure_processor
 from ._endpoint import endpoint_for
 from ._errors import ConfigError
-from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation
+from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation, operation_for_path
 from ._faults import report_fault
 from ._metrics import Metrics
 from ._prices import load_prices
@@ -73,7 +82,18 @@ _PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
     ("resources.batch.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
     ("resources.batch.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
 )
-_POINT_MODULES = tuple(dict.fromkeys(suffix for suffix, _, _, _ in _PATCH_POINTS))
+# The client's own send method (module suffix, class, method): the lower patch point. A request sent
+# to an LLM path around the resource methods (LiteLLM >= 1.100 calls ``client.post("/chat/completions",
+# ...)``) is traced here; inside a traced resource method it passes straight through. ``request`` and
+# not ``post``: resources bind ``client.post`` when they are built, so a client built before
+# instrument() would keep sending through the unpatched one; ``self.request`` is looked up per call.
+_CLIENT_POINTS: tuple[tuple[str, str, str], ...] = (
+    ("_base_client", "SyncAPIClient", "request"),
+    ("_base_client", "AsyncAPIClient", "request"),
+)
+_POINT_MODULES = tuple(
+    dict.fromkeys([suffix for suffix, _, _, _ in _PATCH_POINTS] + [suffix for suffix, _, _ in _CLIENT_POINTS])
+)
 # The OpenAI SDK, and the two Ark runtime SDKs (forks of its structure) when installed.
 _SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
 # The response header behind the ``_request_id`` an SDK sets on what it parses: openai keeps the
@@ -236,6 +256,16 @@ def _patch_module_now(state: _State, module: Any) -> None:
         wrapper = _make_wrapper(state, op, original, is_async, id_header)
         setattr(owner, method, wrapper)
         state.patches.append(_Patch(owner, method, original, wrapper))
+    for point_suffix, class_name, method in _CLIENT_POINTS:
+        if point_suffix != suffix:
+            continue
+        owner = getattr(module, class_name, None)
+        if not isinstance(owner, type) or method not in owner.__dict__:
+            continue
+        original = owner.__dict__[method]
+        wrapper = _make_request_wrapper(state, original, inspect.iscoroutinefunction(original), id_header)
+        setattr(owner, method, wrapper)
+        state.patches.append(_Patch(owner, method, original, wrapper))
 
 
 def uninstrument() -> None:
@@ -341,4 +371,96 @@ def _make_wrapper(
     # Name, doc, module, annotations (resolved by get_type_hints in the namespace __wrapped__ leads
     # to: the SDK's), and the signature inspect reads through __wrapped__: the original's, for every
     # tool that introspects SDK methods. Done once, at patch time.
+    return functools.update_wrapper(wrapper, original)
+
+
+_get_value = otel_context.get_value
+
+
+def _make_request_wrapper(
+    state: _State, original: Callable[..., Any], is_async: bool, id_header: str
+) -> Callable[..., Any]:
+    """Build the replacement for a client's ``request``, which every request the client sends goes through.
+
+    A request a traced resource method sends passes straight through (one context lookup). Any other
+    POST to an LLM path becomes a :class:`Call` built from what is sent (the path, the JSON body, the
+    extra body and headers of the request options), which then lives exactly as a resource method's
+    call does.
+    """
+
+    def begin(client: Any, options: Any) -> tuple[Call | None, Any]:
+        call = None
+        try:
+            if str(getattr(options, "method", "")).lower() != "post":
+                return None, options
+            base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
+            op = operation_for_path(getattr(options, "url", None), base_url)
+            if op is None or not state.active or (_SUPPRESS_KEY is not None and _get_value(_SUPPRESS_KEY)):
+                return None, options
+            # openai keeps the body in json_data; the Ark SDKs' post() in body
+            field = "json_data" if getattr(options, "json_data", None) is not None else "body"
+            body = getattr(options, field, None)
+            sent = body if isinstance(body, Mapping) else {}
+            extra = getattr(options, "extra_json", None) or getattr(options, "extra_body", None)
+            if isinstance(extra, Mapping):
+                sent = {**sent, "extra_body": dict(extra)}
+            # The request's own headers and query stand for the resource call's extra_headers and
+            # extra_query: what to cut from an error that quotes them back.
+            call = Call(state.recorder, op, sent, endpoint_for(base_url), id_header, client)
+            call.kwargs = {
+                "extra_headers": getattr(options, "headers", None),
+                "extra_query": getattr(options, "params", None),
+            }
+            headers = getattr(options, "headers", None)  # a raw request's marker; LiteLLM's is read-only
+            call.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, Mapping) else None
+            if isinstance(body, Mapping):
+                send = call.request_kwargs(body)  # a copy when it adds include_usage
+                if send is not body:
+                    options = copy.copy(options)  # the caller's options and body stay as they were
+                    setattr(options, field, send)
+            return call, options
+        except Exception:
+            report_fault("starting a span")
+            if call is not None:
+                call.stream_usage_added = False  # what is sent is the caller's own body
+            return call, options
+
+    if is_async:
+
+        async def async_request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+            if _get_value(IN_CALL_KEY):
+                return await original(self, cast_to, options, *args, **kwargs)
+            call, send = begin(self, options)
+            if call is None:
+                return await original(self, cast_to, options, *args, **kwargs)
+            token = otel_context.attach(call.context())
+            try:
+                result = await original(self, cast_to, send, *args, **kwargs)
+            except BaseException as error:
+                call.fail(error)
+                raise
+            finally:
+                otel_context.detach(token)
+            return call.returned(result)
+
+        wrapper: Callable[..., Any] = async_request
+    else:
+
+        def sync_request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+            if _get_value(IN_CALL_KEY):
+                return original(self, cast_to, options, *args, **kwargs)
+            call, send = begin(self, options)
+            if call is None:
+                return original(self, cast_to, options, *args, **kwargs)
+            token = otel_context.attach(call.context())
+            try:
+                result = original(self, cast_to, send, *args, **kwargs)
+            except BaseException as error:
+                call.fail(error)
+                raise
+            finally:
+                otel_context.detach(token)
+            return call.returned(result)
+
+        wrapper = sync_request
     return functools.update_wrapper(wrapper, original)
