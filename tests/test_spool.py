@@ -70,7 +70,8 @@ def llm_calls(n):
     import openai
     client = openai.OpenAI(api_key="k", base_url=os.environ["APP_BASE_URL"], max_retries=0)
     for i in range(n):
-        client.chat.completions.create(model=os.environ["APP_MODEL"], messages=[{"role": "user", "content": f"q{i}"}])
+        question = [{"role": "user", "content": f"q{i}"}]
+        client.chat.completions.create(model=os.environ["APP_MODEL"], messages=question)
 
 def spooled_files():
     try:
