@@ -238,7 +238,10 @@ def test_a_flapping_backend_gets_every_span_exactly_once(app, receiver: OTLPRece
     finally:
         stop.set()
         flapper.join()
-    _out, err = process.communicate("go\n", timeout=60)
+    try:
+        _out, err = process.communicate("go\n", timeout=60)
+    finally:
+        process.kill()
     assert process.returncode == 0, err[-3000:]
     arrived = delivered(receiver)
     made = app.ids()
@@ -255,12 +258,14 @@ def test_kill_9_during_an_outage_loses_only_what_was_in_memory(app, receiver: OT
     receiver.go_down()
     batch = 200
     process = app.popen(receiver, "forever", "0", OTEL_BSP_MAX_EXPORT_BATCH_SIZE=str(batch))
-    deadline = time.monotonic() + 30
-    while len([n for n in files_in(app.folder) if n.endswith(".otlp")]) < 6:
-        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
-        time.sleep(0.05)
-    process.kill()
-    process.wait()  # reaped: its pid is no longer alive, so a claim or temporary file of it is stale
+    try:
+        deadline = time.monotonic() + 30
+        while len([n for n in files_in(app.folder) if n.endswith(".otlp")]) < 6:
+            assert time.monotonic() < deadline and process.poll() is None, "no batch was spooled"
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()  # reaped: its pid is no longer alive, so a claim or temporary file of it is stale
     made = set(app.ids())
 
     receiver.come_back()
