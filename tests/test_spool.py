@@ -172,6 +172,7 @@ def app(tmp_path: Path, server):
             text=True,
         )
 
+    run.env = env  # type: ignore[attr-defined]
     run.popen = popen  # type: ignore[attr-defined]
     run.ids = lambda: (tmp_path / "ids.txt").read_text().split()  # type: ignore[attr-defined]
     run.folder = tmp_path / "spool" / "otlp"  # type: ignore[attr-defined]
@@ -328,6 +329,26 @@ def test_pre_fork_workers_and_their_parent_send_each_batch_once(app, receiver: O
     assert sum(senders) == spooled
     assert len([n for n in senders if n]) >= 2, f"only one process sent: {senders}"
     assert files_in(app.folder) == []
+
+
+def test_arktrace_run_passes_the_spool_through_and_check_counts_it(app, receiver: OTLPReceiver) -> None:
+    receiver.go_down()
+    program = (
+        "import os, openai\n"
+        "client = openai.OpenAI(api_key='k', base_url=os.environ['APP_BASE_URL'], max_retries=0)\n"
+        "for i in range(3):\n"
+        "    client.chat.completions.create(model=os.environ['APP_MODEL'], messages=[{'role': 'user', "
+        "'content': 'hi'}])\n"
+    )
+    env = app.env(receiver, ARKTRACE_METRICS="false")
+    command = [sys.executable, "-m", "arktrace"]
+    done = subprocess.run([*command, "run", "--", sys.executable, "-c", program], env=env, timeout=60)
+    assert done.returncode == 0
+    check = subprocess.run(
+        [*command, "check", "--no-dotenv"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 1  # the backend is down
+    assert re.search(r"spool: 3 spans waiting in \d file\(s\)", check.stdout), check.stdout
 
 
 # ------------------------------------------------------------------------------------------ settings

@@ -155,7 +155,7 @@ def waiting(settings: SpoolSettings, backend: str) -> Waiting:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill(pid, 0) would end the process
         return True
     try:
         os.kill(pid, 0)
@@ -200,8 +200,6 @@ class Spool:
         self._timeout = timeout
         self._session_factory = session_factory
         self.down = False  # a send failed: batches go to disk until a probe gets a 2xx
-        self.sent = 0  # spans delivered from disk by this process
-        self.dropped = 0  # spans dropped to keep the folder within its bound, since the last report
         self._warned: set[str] = set()
         self._closing = False
         self._reinit()
@@ -219,6 +217,8 @@ class Spool:
         # Also the after-fork hook: the child has none of the parent's threads, and a lock the parent's
         # sender held at fork time would stay locked forever in the child.
         self._pid = os.getpid()
+        self.sent = 0  # spans delivered from disk by this process
+        self.dropped = 0  # spans dropped to keep the folder within its bound, since the last report
         self._wake = threading.Event()
         self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
