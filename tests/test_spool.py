@@ -42,6 +42,7 @@ import arktrace
 from arktrace import _spool
 
 _spool.PROBE_FIRST = _spool.PROBE_MAX = 0.2
+_spool.RESCAN = 0.5
 sent_files = []
 _send = _spool.Spool._send
 def counting_send(self, file):

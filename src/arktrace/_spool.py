@@ -7,8 +7,9 @@ then renamed, so a reader never sees half a file. While a backend is known to be
 to disk without a network attempt, so the export queue keeps draining and nothing waits on a dead socket.
 
 A sender thread per backend (never the application's thread) sends the files oldest first, deleting each
-after a 2xx: when the process starts, after the next successful live export, and while the backend is
-down, as a probe whose interval doubles up to :data:`PROBE_MAX` seconds. A file is claimed by renaming it
+after a 2xx: when the process starts, after the next successful live export, every :data:`RESCAN`
+seconds while the backend is up (another process may have left files), and while it is down as a probe
+whose interval doubles up to :data:`PROBE_MAX` seconds. A file is claimed by renaming it
 to a name that carries the claiming pid, so among processes sharing a folder (pre-fork workers and their
 parent) only one sends it; a claim whose process is gone (or that is older than :data:`STALE_CLAIM_AGE`)
 is taken back by the next scan. A 4xx other than 408/429 sets the file aside (``….rejected-<status>``),
@@ -49,7 +50,7 @@ PROBE_FIRST = 1.0
 """Seconds after a failure before the sender first tries the backend again; doubled per failure."""
 PROBE_MAX = 30.0
 RESCAN = 5.0
-"""While the backend is up, the folder is looked at again at most this often (another process may fill it)."""
+"""While the backend is up, the folder is looked at again this often (another process may fill it)."""
 STALE_CLAIM_AGE = 600.0
 CLOSE_TIMEOUT = 5.0
 
@@ -168,10 +169,11 @@ def _pid_alive(pid: int) -> bool:
 
 @dataclass(frozen=True)
 class _File:
-    name: str
+    name: str  # the batch's own name, which sorts by age
     size: int
     spans: int
-    pending: bool  # False: set aside or claimed; only counted against the bound
+    pending: bool  # False: set aside or claimed by a sender
+    on_disk: str = ""  # the name it has now, when claimed or set aside
 
 
 # ------------------------------------------------------------------------------------------ the spool
@@ -292,14 +294,14 @@ class Spool:
         for old in files:  # oldest first
             if used + size <= self.max_bytes:
                 return
-            if old.pending or _SET_ASIDE.match(old.name):
-                try:
-                    os.unlink(os.path.join(self.folder, old.name))
-                except OSError:
-                    continue  # claimed or removed by another process meanwhile
-                used -= old.size
-                if old.pending:
-                    self._dropped(old.spans)
+            # A file being sent goes too when it is the oldest: its sender then either delivers the copy it
+            # read (and its delete finds nothing) or, failing, finds nothing to put back.
+            try:
+                os.unlink(os.path.join(self.folder, old.on_disk or old.name))
+            except OSError:
+                continue  # claimed, put back or removed by another process meanwhile
+            used -= old.size
+            self._dropped(old.spans)
 
     def _dropped(self, spans: int) -> None:
         self.dropped += spans
@@ -362,7 +364,9 @@ class Spool:
                         spans = int(match.group(4)) if match else 0
                         files.append(_File(claimed.group(1), stat.st_size, spans, match is not None))
                         continue
-                files.append(_File(claimed.group(1), stat.st_size, 0, False))
+                match = _NAME.match(claimed.group(1))
+                spans = int(match.group(4)) if match else 0
+                files.append(_File(claimed.group(1), stat.st_size, spans, False, name))
                 continue
             temporary = _TEMPORARY.match(name)
             if temporary:
@@ -372,7 +376,7 @@ class Spool:
                         os.unlink(entry.path)
                 continue
             if _SET_ASIDE.match(name):
-                files.append(_File(name, stat.st_size, 0, False))
+                files.append(_File(name, stat.st_size, 0, False, name))
             elif name.endswith(".otlp") and not name.startswith("."):
                 files.append(_File(name, stat.st_size, 0, True))  # not ours to parse: checked when sent
         files.sort(key=lambda f: f.name)
@@ -392,7 +396,9 @@ class Spool:
     def _run(self) -> None:
         while True:
             was_down = self.down
-            woken = self._wake.wait(self._probe_delay if was_down else None)
+            # Up, the folder is looked at every RESCAN seconds too: another process that exits while the
+            # backend fails leaves files that only a process still running can send.
+            woken = self._wake.wait(self._probe_delay if was_down else RESCAN)
             self._wake.clear()
             if self._closing:
                 if not self.down:
