@@ -78,6 +78,7 @@ class ReceivedRequest:
     metrics: ExportMetricsServiceRequest | None = None
     decode_error: str | None = None
     client: tuple[str, int] = ("", 0)  # the sender's address: one TCP connection, one address
+    status: int = 0  # what the receiver answered
 
     @property
     def content_type(self) -> str | None:
@@ -223,6 +224,7 @@ class OTLPReceiver:
         if rule is not None and rule.delay:
             time.sleep(rule.delay)
         status = rule.status if rule is not None else 200
+        request.status = status
         if rule is not None and rule.body:
             payload = rule.body
         elif status == 200 and "metrics" in request.path:
@@ -351,6 +353,8 @@ ENV_VARS = (
     "ARKTRACE_BACKENDS",
     "ARKTRACE_METRICS",
     "ARKTRACE_DATAKIT_URL",
+    "ARKTRACE_SPOOL_DIR",
+    "ARKTRACE_SPOOL_MAX_MB",
     "OPENOBSERVE_URL",
     "OPENOBSERVE_ORG",
     "OPENOBSERVE_AUTH_TOKEN",

@@ -42,6 +42,8 @@ BAD_ENV: dict[str, tuple[dict[str, str], str, str]] = {
     "ARKTRACE_PRICES_FILE": ({}, "/nonexistent/prices.json", "JSON price file"),
     "ARKTRACE_BACKENDS": ({}, "jaeger", "backend names"),
     "ARKTRACE_METRICS": ({}, "maybe", "true or false"),
+    "ARKTRACE_SPOOL_DIR": ({}, "/dev/null/spool", "a directory arktrace can create and write to"),
+    "ARKTRACE_SPOOL_MAX_MB": ({}, "lots", "number of megabytes"),
     "ARKTRACE_DATAKIT_URL": ({}, "datakit:9529", "http://"),
     "OTEL_SDK_DISABLED": ({}, "perhaps", "true or false"),
     "OPENOBSERVE_URL": (O2, "o2.example.com", "http://"),
@@ -94,7 +96,7 @@ def variables_read_by_arktrace() -> set[str]:
     """Every environment variable name the configuration modules mention."""
     names: set[str] = set()
     pattern = re.compile(r'"((?:ARKTRACE|OTEL|OPENOBSERVE|LANGFUSE|MLFLOW|PHOENIX)_[A-Z_]+)"')
-    for module in ("_settings.py", "_backends.py", "_setup.py", "_prices.py"):
+    for module in ("_settings.py", "_backends.py", "_setup.py", "_prices.py", "_spool.py"):
         names.update(pattern.findall((SRC / module).read_text(encoding="utf-8")))
     return names
 
@@ -138,6 +140,8 @@ BAD_ARGUMENTS: dict[str, tuple[dict[str, Any], str]] = {
     "prices file": ({"prices": "/nonexistent.json"}, "JSON price file"),
     "unknown keyword": ({"capture_contents": False}, "did you mean capture_content?"),
     "unknown keyword of init": ({"service": "shop"}, "did you mean service_name?"),
+    "spool_dir": ({"spool_dir": 7}, "directory path"),
+    "spool_max_mb": ({"spool_max_mb": "100"}, "number of megabytes"),
 }
 
 

@@ -17,6 +17,7 @@ from arktrace._errors import ConfigError
 from arktrace._prices import load_prices
 from arktrace._reference import BACKEND_VARIABLES, OPTIONS, help_text, markdown
 from arktrace._settings import Settings, load_settings
+from arktrace._spool import read_settings as read_spool_settings
 from otlp_receiver import clean_env_fixture, free_port  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,13 @@ PROOFS = {
     ),
     "ARKTRACE_MAX_MESSAGE_ATTRIBUTES": lambda mp, tmp: (
         load_settings({"ARKTRACE_MAX_MESSAGE_ATTRIBUTES": "3"}).max_message_attributes == 3
+    ),
+    "ARKTRACE_SPOOL_DIR": lambda mp, tmp: (
+        _init_result(mp, ARKTRACE_SPOOL_DIR=str(tmp / "spool")).backends == ("otlp",)
+        and (tmp / "spool").is_dir()
+    ),
+    "ARKTRACE_SPOOL_MAX_MB": lambda mp, tmp: (
+        read_spool_settings({"ARKTRACE_SPOOL_DIR": "s", "ARKTRACE_SPOOL_MAX_MB": "2"}).max_bytes == 2 << 20
     ),
     "ARKTRACE_PRICES_FILE": lambda mp, tmp: (
         "my-model" in load_prices(env={"ARKTRACE_PRICES_FILE": _prices_file(tmp)}).models

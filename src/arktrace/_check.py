@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from arktrace._backends import (
@@ -217,6 +217,25 @@ def example_env() -> str:
     return (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
 
 
+def _spool_settings() -> Any:
+    if not os.environ.get("ARKTRACE_SPOOL_DIR", "").strip():
+        return None
+    from arktrace._spool import read_settings
+
+    return read_settings(os.environ)
+
+
+def _spool_line(spool: Any, backend: str) -> str:
+    """How many spans wait in ``backend``'s spool folder (read from the file names, nothing is sent)."""
+    from arktrace._spool import waiting
+
+    found = waiting(spool, backend)
+    line = f"spool: {found.spans} spans waiting in {found.files} file(s) in {found.folder}"
+    if found.set_aside:
+        line += f"; {found.set_aside} file(s) set aside (rejected or damaged, not sent)"
+    return line
+
+
 def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``arktrace check``; returns the process exit code."""
     out = sys.stdout if out is None else out
@@ -270,6 +289,11 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             file=out,
         )
         return 1
+    try:
+        spool = _spool_settings()
+    except ConfigError as error:
+        print(f"arktrace check: configuration error: {error}", file=out)
+        return 2
     how = "detected from the environment" if source == "detected" else f"from {source}"
     print(f"arktrace check: {len(configs)} backend(s) {how}", file=out)
     secrets = [secret for config in configs for secret in config.secrets()]
@@ -285,6 +309,8 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             pad = " " * (width + 8)
             lines.append(f"{pad}POST {display_url(config.traces_endpoint)}")
             lines.append(f"{pad}headers {_shown_headers(result.sent or config)}")
+            if spool is not None:
+                lines.append(f"{pad}{_spool_line(spool, config.name)}")
         print(_scrub("\n".join(lines), secrets), file=out)
     if stored:
         print(

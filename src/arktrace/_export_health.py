@@ -61,8 +61,10 @@ class ExportHealth:
         signal: str = "spans",
         secrets: Sequence[str] = (),
         unit: str = "spans",
+        spool: str | None = None,
     ) -> None:
         self.backend = backend
+        self.spool = spool  # the folder failed batches are kept in (arktrace._spool), when it is on
         self.where = where
         self.signal = signal
         self.unit = unit  # what `dropped` counts
@@ -70,7 +72,8 @@ class ExportHealth:
         self._lock = threading.Lock()
         self.failing = False
         self.outages = 0
-        self.dropped = 0  # items lost since the current outage began
+        self.dropped = 0  # items not delivered since the current outage began
+        self.kept = 0  # of those, spans kept in the spool, to be sent from there
         self._reason: str | None = None
 
     def absorb(self, record: logging.LogRecord) -> None:
@@ -98,14 +101,21 @@ class ExportHealth:
         if len(why) > _REASON_LIMIT:
             why = why[:_REASON_LIMIT] + "…"
         self._reason = None
+        fate = "dropped" if self.spool is None else f"kept in the spool folder {self.spool}"
         logger.warning(
-            "arktrace: cannot export %s to %s (%s): %s. They are dropped until it recovers; this is logged "
+            "arktrace: cannot export %s to %s (%s): %s. They are %s until it recovers; this is logged "
             "once per outage",
             self.signal,
             self.backend,
             redact(self.where, self._secrets),
             why,
+            fate,
         )
+
+    def spooled(self, count: int) -> None:
+        """``count`` spans of a batch about to be counted as failed are safe on disk, not lost."""
+        with self._lock:
+            self.kept += count
 
     def succeeded(self) -> None:
         if not self.failing:  # the common case: no lock, no work
@@ -114,13 +124,15 @@ class ExportHealth:
             if not self.failing:
                 return
             self.failing, dropped, self.dropped = False, self.dropped, 0
+            kept, self.kept = self.kept, 0
             self._reason = None
         logger.warning(
-            "arktrace: exporting %s to %s works again; %d %s were dropped while it failed",
+            "arktrace: exporting %s to %s works again; %d %s were dropped while it failed%s",
             self.signal,
             self.backend,
-            dropped,
+            dropped - kept,
             self.unit,
+            f" ({kept} kept in the spool are sent from there)" if kept else "",
         )
 
 

@@ -90,6 +90,23 @@ OPTIONS: tuple[Option, ...] = (
         "Load `.env` from the working directory first; variables already set win over the file.",
     ),
     Option(
+        "spool_dir",
+        _INIT,
+        ("ARKTRACE_SPOOL_DIR",),
+        "unset (no spool)",
+        "Keep batches a backend does not take (no answer, 408, 429, 5xx) on disk in a folder per backend "
+        "here, and send them when it answers again or at the next start; see docs/backends.md. Off: "
+        "nothing is written to disk.",
+    ),
+    Option(
+        "spool_max_mb",
+        _INIT,
+        ("ARKTRACE_SPOOL_MAX_MB",),
+        "100",
+        "Most megabytes each backend's spool folder holds; beyond it the oldest batches are dropped and "
+        "their spans counted in a warning.",
+    ),
+    Option(
         None,
         _INIT,
         ("OTEL_SDK_DISABLED",),

@@ -306,24 +306,51 @@ def resolve_mlflow_experiment(
 # ------------------------------------------------------------------------------------------- exporters
 
 
-def _span_exporter(config: BackendConfig) -> SpanExporter:
+def _span_exporter(
+    config: BackendConfig, spool: Any = None, health: Any = None, started: list[Any] | None = None
+) -> SpanExporter:
     if config.traces_endpoint is None:
         return ConsoleSpanExporter(out=sys.stderr)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(
+    session = _session()
+    exporter = OTLPSpanExporter(
         endpoint=config.traces_endpoint,
         headers=exporter_headers(config, "traces"),  # type: ignore[arg-type]
         timeout=config.timeout,
-        session=_session(),
+        session=session,
     )
+    if spool is None:
+        return exporter
+    from arktrace._spool import Spool, SpoolingSpanExporter
+
+    backend_spool = Spool(
+        os.path.join(spool.directory, config.name),
+        spool.max_bytes,
+        config.name,
+        config.traces_endpoint,
+        exporter_headers(config, "traces"),  # type: ignore[arg-type]
+        config.timeout,
+        _session,
+    )
+    if started is not None:
+        started.append(backend_spool)  # started by init() once everything is registered
+    return SpoolingSpanExporter(exporter, backend_spool, session, health.spooled)
 
 
-def _span_processor(config: BackendConfig) -> ReportingBatchSpanProcessor:
+def _span_processor(
+    config: BackendConfig, spool: Any = None, spools: list[Any] | None = None
+) -> ReportingBatchSpanProcessor:
     """The backend's batch processor; queue and batch sizes come from ``OTEL_BSP_*`` (2048 / 512 spans)."""
     where = display_url(config.traces_endpoint) if config.traces_endpoint else "stderr"
-    health = ExportHealth(config.name, where, "spans", config.secrets())
-    return ReportingBatchSpanProcessor(ReportingSpanExporter(_span_exporter(config), health))
+    if spool is not None and config.traces_endpoint is not None:
+        folder = os.path.join(spool.directory, config.name)
+    else:
+        spool = folder = None
+    health = ExportHealth(config.name, where, "spans", config.secrets(), spool=folder)
+    return ReportingBatchSpanProcessor(
+        ReportingSpanExporter(_span_exporter(config, spool, health, spools), health)
+    )
 
 
 def _metric_reader(config: BackendConfig) -> Any:
@@ -401,6 +428,8 @@ def init(
     instrument: bool = True,
     metrics: bool | None = None,
     dotenv: bool = True,
+    spool_dir: str | os.PathLike[str] | None = None,
+    spool_max_mb: float | None = None,
     **instrument_options: Any,
 ) -> InitResult:
     """Send LLM spans (and metrics) to the configured backends.
@@ -417,6 +446,10 @@ def init(
         instrument: instrument the OpenAI SDK (default True).
         metrics: export metrics to the backends that accept them (default: ``ARKTRACE_METRICS``, else True).
         dotenv: load ``.env`` from the working directory first; variables already set are kept.
+        spool_dir: keep batches a backend does not take on disk here, one folder per backend, and send
+            them when it answers again (default: ``ARKTRACE_SPOOL_DIR``, else no spool).
+        spool_max_mb: the most each backend's spool folder holds; the oldest batches go first (default:
+            ``ARKTRACE_SPOOL_MAX_MB``, else 100).
         **instrument_options: passed to ``arktrace.instrument()``.
 
     Raises:
@@ -467,11 +500,24 @@ def init(
             )
             configs = [c for c in configs if c.name != "otlp"]
         configs = [resolve_mlflow_experiment(c) for c in configs]
+        spool = None
+        if (
+            spool_dir is not None
+            or spool_max_mb is not None
+            or env.get("ARKTRACE_SPOOL_DIR", "").strip()
+            or (env.get("ARKTRACE_SPOOL_MAX_MB", "").strip())
+        ):
+            from arktrace import _spool  # only when asked for: `import arktrace` stays light
+
+            spool = _spool.read_settings(env, spool_dir, spool_max_mb)
+            if spool is not None:
+                _spool.prepare(spool, from_keyword=spool_dir is not None)
 
         # 2. Build providers and processors; nothing global is registered yet.
         resource = build_resource(service_name, service_version, environment, resource_attributes)
         install_filter()
-        processor = _BackendProcessors([_span_processor(c) for c in configs])
+        spools: list[Any] = []
+        processor = _BackendProcessors([_span_processor(c, spool, spools) for c in configs])
         tracer_provider: trace_api.TracerProvider
         if reuse:
             tracer_provider = existing_tp
@@ -543,6 +589,8 @@ def init(
         _register_atexit()
         if processor.processors:
             _flush_on_sigterm()
+        for backend_spool in spools:
+            backend_spool.start()  # sends what an earlier process left, on its own thread
         _log_choice(configs, source, metrics_on, reuse)
         mismatch = openai_httpx_mismatch()
         if mismatch:
