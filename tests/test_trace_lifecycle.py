@@ -13,7 +13,6 @@ from opentelemetry.trace import StatusCode
 
 import arktrace
 from arktrace import _tracing
-
 from conftest import ENDPOINT
 
 QUESTION = [{"role": "user", "content": "hi"}]
