@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -115,3 +116,12 @@ print("ok")
         pytest.skip("this openai has no Responses API")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_suite_starts_from_an_environment_without_the_developers_settings():
+    # conftest clears ARKTRACE_*, OTEL_* and backend variables before any test runs (a developer's
+    # LANGFUSE_* would otherwise export test spans to a real host). This fails if the clearing goes.
+    from conftest import SHELL_PREFIXES, _is_harness
+
+    left = [name for name in os.environ if name.startswith(SHELL_PREFIXES) and not _is_harness(name)]
+    assert left == []
