@@ -60,6 +60,9 @@ def test_patched_methods_keep_their_names():
 
 def test_raw_helpers_built_while_instrumented_pass_through_after_uninstrument(client, server, spans):
     raw = client.chat.completions.with_raw_response  # built now, around the patched create
+    raw.create(model=ENDPOINT, messages=[{"role": "user", "content": "x"}]).parse()
+    spans.one()  # control: traced while instrumented
+    spans.clear()
     arktrace.uninstrument()
     raw.create(model=ENDPOINT, messages=[{"role": "user", "content": "x"}]).parse()
     assert spans.all() == []
