@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import httpx
 import openai
@@ -12,10 +13,39 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import arktrace
+from arktrace import _faults
 from arktrace.testing import ModelArkServer
 
 ENDPOINT = "ep-20250101120000-abcde"
 RESOLVED = "seed-1-8-251228"
+
+# Variables that would change what arktrace does (settings, exporters, a real backend's credentials)
+# or where the SDK sends requests. The suite must not depend on the developer's shell: a shell with
+# LANGFUSE_* set would otherwise export test spans to a real host. Cleared once for the whole run, so
+# every fixture and every subprocess a test starts sees none of them unless the test sets it.
+SHELL_PREFIXES = (
+    "ARKTRACE_",
+    "OTEL_",
+    "LANGFUSE_",
+    "OPENOBSERVE_",
+    "MLFLOW_",
+    "PHOENIX_",
+    "OPENAI_",
+    "ARK_",
+    "AZURE_OPENAI_",
+)
+# The test harness's own switches (scripts/test.sh, tests/backend_servers.py) stay.
+HARNESS_VARIABLES = {"ARKTRACE_VENVS_DIR", "ARKTRACE_SERVERS_PYTHON", "ARKTRACE_LOAD_CALLS"}
+
+
+def _is_harness(name: str) -> bool:
+    return name in HARNESS_VARIABLES or name.startswith("ARKTRACE_REQUIRE_")
+
+
+def pytest_configure(config):
+    for name in list(os.environ):
+        if name.startswith(SHELL_PREFIXES) and not _is_harness(name):
+            del os.environ[name]
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +55,15 @@ def server():
 
 
 _TUNABLES = ("api_key", "latency", "chunk_interval", "usage_style", "cached_tokens", "reply")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fault_memory():
+    """Faults are logged once per place per process; each test starts with none reported, so a test
+    that provokes one sees its log line whatever ran before."""
+    _faults._reported.clear()
+    yield
+    _faults._reported.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -293,6 +293,8 @@ def test_suppressed_instrumentation_records_nothing(client, spans):
     finally:
         otel_context.detach(token)
     assert spans.all() == []
+    client.chat.completions.create(model=ENDPOINT, messages=QUESTION)  # control: unsuppressed, traced
+    spans.one()
 
 
 def test_non_llm_calls_get_no_span(client, server, spans):
@@ -300,6 +302,8 @@ def test_non_llm_calls_get_no_span(client, server, spans):
     with pytest.raises(openai.NotFoundError):
         client.models.list()
     assert spans.all() == []
+    client.chat.completions.create(model=ENDPOINT, messages=QUESTION)  # control: an LLM call is traced
+    spans.one()
 
 
 def test_parse_makes_one_span(client, spans):

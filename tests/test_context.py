@@ -73,9 +73,14 @@ def test_threads_do_not_share_scopes(server, provider, spans):
     for t in threads:
         t.join()
     assert not errors
-    for span in spans.all():
+    found = spans.all()
+    assert len(found) == 4
+    users = set()
+    for span in found:
         n = json.loads(span.attributes["input.value"])["messages"][0]["content"][1:]
         assert span.attributes["user.id"] == f"user-{n}"
+        users.add(n)
+    assert users == {"0", "1", "2", "3"}
 
 
 async def test_tasks_do_not_share_scopes(aclient, spans):
@@ -87,9 +92,12 @@ async def test_tasks_do_not_share_scopes(aclient, spans):
             )
 
     await asyncio.gather(*(one(n) for n in range(3)))
-    for span in spans.all():
+    found = spans.all()
+    assert len(found) == 3
+    for span in found:
         n = json.loads(span.attributes["input.value"])["messages"][0]["content"][1:]
         assert span.attributes["session.id"] == f"session-{n}"
+    assert {s.attributes["session.id"] for s in found} == {"session-0", "session-1", "session-2"}
 
 
 class _async_scope:

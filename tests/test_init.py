@@ -418,7 +418,9 @@ def test_rejected_exports_never_raise(
         emit(f"span {i}")
     started = time.monotonic()
     flush(timeout=3)
-    assert shutdown(timeout=3) in (True, False)
+    # The rejected batch was dropped by the exporter (401 at once, 5xx after its 2 s of retries),
+    # so nothing is left to send: shutdown finishes in time and says so.
+    assert shutdown(timeout=3) is True
     assert time.monotonic() - started < 6.5
     assert receiver.trace_requests()
     assert "rejected-secret-value" not in caplog.text

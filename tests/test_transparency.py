@@ -107,20 +107,34 @@ def test_a_fault_inside_arktrace_is_logged_once_and_the_call_goes_on(client, spa
     assert len(spans.all()) == 3  # still one span per call, ended
     faults = [r for r in caplog.records if "internal error" in r.getMessage()]
     assert len(faults) == 2  # one per place (response, stream), not one per call
-    from arktrace import _faults
-
-    _faults._reported.clear()
 
 
-def test_a_fault_starting_the_span_does_not_stop_the_call(client, spans, monkeypatch):
+def test_a_fault_recording_the_request_does_not_stop_the_call(client, spans, monkeypatch, caplog):
     import arktrace._call as call_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("bad request attributes")
 
+    expected = client.chat.completions.create(model=ENDPOINT, messages=QUESTION)
+    spans.clear()
     monkeypatch.setattr(call_module, "request_attributes", broken)
-    response = client.chat.completions.create(model=ENDPOINT, messages=QUESTION)
-    assert response.choices
-    from arktrace import _faults
+    with caplog.at_level(logging.WARNING, logger="arktrace"):
+        response = client.chat.completions.create(model=ENDPOINT, messages=QUESTION)
+    assert response.choices[0].message.content == expected.choices[0].message.content
+    span = spans.one()  # the call still has its one span, ended
+    assert span.end_time is not None
+    assert [r for r in caplog.records if "internal error" in r.getMessage()]  # and the fault is said
 
-    _faults._reported.clear()
+
+def test_a_fault_starting_the_span_does_not_stop_the_call(client, spans, monkeypatch, caplog):
+    import arktrace._call as call_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bad arguments")
+
+    monkeypatch.setattr(call_module, "set_arguments", broken)
+    with caplog.at_level(logging.WARNING, logger="arktrace"):
+        response = client.chat.completions.create(model=ENDPOINT, messages=QUESTION)
+    assert response.choices
+    assert spans.all() == []  # no span could start...
+    assert [r for r in caplog.records if "starting a span" in r.getMessage()]  # ...and that is said once

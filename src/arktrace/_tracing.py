@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import traceback
 from typing import Any, Callable
 
 from opentelemetry import context as otel_context
@@ -16,6 +17,7 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 from ._content import to_json, truncate
+from ._extract import error_description, exception_attributes
 from ._faults import report_fault
 from ._settings import Settings, load_settings
 from ._version import SCHEMA_URL, __version__
@@ -52,7 +54,13 @@ def _current_settings() -> Settings:
         return recorder.settings
     global _settings
     if _settings is None:
-        _settings = load_settings()
+        try:
+            _settings = load_settings()
+        except Exception:
+            # A malformed ARKTRACE_* variable is init()'s to report: here it would surface inside the
+            # application's own function. Record nothing that capture might have kept out.
+            report_fault("reading the settings of arktrace.trace (content is not recorded)")
+            _settings = Settings(capture_content=False)
     return _settings
 
 
@@ -63,10 +71,37 @@ def trace(name: Any = None, *, kind: str = "chain", capture: bool | None = None)
     generator, or ``with arktrace.trace("name", kind="chain") as span:``. ``kind`` is an
     OpenInference span kind (chain, agent, tool, retriever, reranker, embedding, llm, guardrail,
     evaluator). ``capture`` overrides content capture for this span's input and output.
+
+    A traced generator is the generator it wraps, seen from outside: ``send()`` values and
+    ``throw()`` reach it, closing the wrapper closes it, and its return value is returned.
     """
     if callable(name) and not isinstance(name, str):  # bare @arktrace.trace
         return _Trace(None, kind, capture)(name)
     return _Trace(name, kind, capture)
+
+
+class _Kept:
+    """What a generator yielded, as JSON parts, kept only up to the value-length limit."""
+
+    __slots__ = ("limit", "parts", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+
+    def add(self, item: Any) -> None:
+        if self.size > self.limit:
+            return  # already past what as_json() keeps
+        try:
+            part = to_json(item)
+        except Exception:  # a value JSON cannot express
+            part = to_json(repr(item))
+        self.parts.append(part)
+        self.size += len(part) + 1
+
+    def as_json(self) -> str:
+        return truncate("[" + ",".join(self.parts) + "]", self.limit)
 
 
 class _Trace:
@@ -82,7 +117,6 @@ class _Trace:
 
     # ---------------------------------------------------------------------------------- span
     def _start(self, name: str, func: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Any:
-        tracer = _current_tracer()
         attrs: dict[str, Any] = {"openinference.span.kind": self._kind}
         operation = _KINDS[self._kind]
         if operation:
@@ -91,7 +125,11 @@ class _Trace:
             attrs["gen_ai.tool.name"] = name
         elif self._kind == "AGENT":
             attrs["gen_ai.agent.name"] = name
-        span = tracer.start_span(name, attributes=attrs)
+        try:
+            span = _current_tracer().start_span(name, attributes=attrs)
+        except Exception:
+            report_fault("starting an arktrace.trace span")
+            span = otel_trace.INVALID_SPAN
         if func is not None and span.is_recording() and self._capturing():
             try:
                 value = _arguments(func, args, kwargs)
@@ -106,12 +144,25 @@ class _Trace:
     def _capturing(self) -> bool:
         return self._capture if self._capture is not None else _current_settings().capture_content
 
+    def _kept(self, span: Any) -> _Kept | None:
+        """Where a generator's yielded values go: nowhere unless the span records content."""
+        try:
+            if span.is_recording() and self._capturing():
+                return _Kept(_current_settings().max_value_length)
+        except Exception:
+            report_fault("recording traced output")
+        return None
+
     def _record_output(self, span: Any, value: Any) -> None:
         if value is None or not span.is_recording() or not self._capturing():
             return
         try:
             limit = _current_settings().max_value_length
-            if isinstance(value, str):
+            if isinstance(value, _Kept):
+                if value.parts:
+                    span.set_attribute("output.value", value.as_json())
+                    span.set_attribute("output.mime_type", "application/json")
+            elif isinstance(value, str):
                 span.set_attribute("output.value", truncate(value, limit))
                 span.set_attribute("output.mime_type", "text/plain")
             else:
@@ -120,20 +171,31 @@ class _Trace:
         except Exception:
             report_fault("recording traced output")
 
-    @staticmethod
-    def _finish(span: Any, error: BaseException | None) -> None:
-        if error is not None:
-            span.set_attribute("error.type", type(error).__qualname__)
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__qualname__}: {error}"[:1024]))
-        else:
-            span.set_status(Status(StatusCode.OK))
-        span.end()
+    def _finish(self, span: Any, error: BaseException | None) -> None:
+        """End the span; never raises, so the caller's own exception is the one that propagates."""
+        try:
+            if error is not None:
+                settings = _current_settings()
+                capture = self._capture if self._capture is not None else settings.capture_content
+                span.set_attribute("error.type", type(error).__qualname__)
+                span.add_event("exception", _exception_event(error, settings, capture))
+                span.set_status(Status(StatusCode.ERROR, _description(error, capture)))
+            else:
+                span.set_status(Status(StatusCode.OK))
+        except Exception:
+            report_fault("recording an arktrace.trace outcome")
+        try:
+            span.end()
+        except Exception:
+            report_fault("ending an arktrace.trace span")
+
+    def _enter(self, span: Any) -> object:
+        return otel_context.attach(otel_trace.set_span_in_context(span))
 
     # ---------------------------------------------------------------------------- context manager
     def __enter__(self) -> Any:
         span = self._start(self._name or "trace", None, (), {})
-        self._tokens.append((span, otel_context.attach(otel_trace.set_span_in_context(span))))
+        self._tokens.append((span, self._enter(span)))
         return span
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -150,29 +212,48 @@ class _Trace:
     # ---------------------------------------------------------------------------------- decorator
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         name = self._name or func.__qualname__
-        start = self._start
-        record = self._record_output
-        finish = self._finish
+        start, record, finish, enter, kept = (
+            self._start,
+            self._record_output,
+            self._finish,
+            self._enter,
+            self._kept,
+        )
 
         if inspect.isasyncgenfunction(func):
 
             @functools.wraps(func)
             async def traced_agen(*args: Any, **kwargs: Any) -> Any:
                 span = start(name, func, args, kwargs)
-                items: list[Any] = []
+                items = kept(span)
                 error = None
                 try:
                     agen = func(*args, **kwargs)
+                    sent: Any = None
+                    thrown: BaseException | None = None
                     while True:
-                        token = otel_context.attach(otel_trace.set_span_in_context(span))
+                        token = enter(span)
                         try:
-                            item = await agen.__anext__()
+                            if thrown is not None:
+                                item = await agen.athrow(thrown)
+                            else:
+                                item = await agen.asend(sent)
                         except StopAsyncIteration:
                             break
                         finally:
                             otel_context.detach(token)
-                        items.append(item)
-                        yield item
+                        thrown = None
+                        if items is not None:
+                            items.add(item)
+                        try:
+                            sent = yield item
+                        except GeneratorExit:
+                            await agen.aclose()
+                            raise
+                        except BaseException as exc:  # athrow() on the wrapper: the inner generator's
+                            thrown, sent = exc, None
+                except GeneratorExit:
+                    raise  # the consumer stopped early (aclose): not a failure, as for sync generators
                 except BaseException as exc:
                     error = exc
                     raise
@@ -187,24 +268,36 @@ class _Trace:
             @functools.wraps(func)
             def traced_gen(*args: Any, **kwargs: Any) -> Any:
                 span = start(name, func, args, kwargs)
-                items: list[Any] = []
+                items = kept(span)
                 error = None
                 try:
                     gen = func(*args, **kwargs)
+                    sent: Any = None
+                    thrown: BaseException | None = None
                     while True:
-                        token = otel_context.attach(otel_trace.set_span_in_context(span))
+                        token = enter(span)
                         try:
-                            item = next(gen)
+                            item = gen.throw(thrown) if thrown is not None else gen.send(sent)
                         except StopIteration as stop:
-                            if stop.value is not None:
-                                items.append(stop.value)
-                            break
+                            if items is not None and stop.value is not None:
+                                items.add(stop.value)
+                            return stop.value
                         finally:
                             otel_context.detach(token)
-                        items.append(item)
-                        yield item
+                        thrown = None
+                        if items is not None:
+                            items.add(item)
+                        try:
+                            sent = yield item
+                        except GeneratorExit:
+                            gen.close()
+                            raise
+                        except BaseException as exc:  # throw() on the wrapper: the inner generator's
+                            thrown, sent = exc, None
+                except GeneratorExit:
+                    raise  # the consumer stopped early (close): not a failure
                 except BaseException as exc:
-                    error = exc if not isinstance(exc, GeneratorExit) else None
+                    error = exc
                     raise
                 finally:
                     record(span, items)
@@ -217,7 +310,7 @@ class _Trace:
             @functools.wraps(func)
             async def traced_async(*args: Any, **kwargs: Any) -> Any:
                 span = start(name, func, args, kwargs)
-                token = otel_context.attach(otel_trace.set_span_in_context(span))
+                token = enter(span)
                 error = None
                 try:
                     result = await func(*args, **kwargs)
@@ -235,7 +328,7 @@ class _Trace:
         @functools.wraps(func)
         def traced(*args: Any, **kwargs: Any) -> Any:
             span = start(name, func, args, kwargs)
-            token = otel_context.attach(otel_trace.set_span_in_context(span))
+            token = enter(span)
             error = None
             try:
                 result = func(*args, **kwargs)
@@ -249,6 +342,28 @@ class _Trace:
                 finish(span, error)
 
         return traced
+
+
+def _description(error: BaseException, capture: bool) -> str:
+    """The status description: the type alone with capture off (an application's exception may hold
+    what it was working on), else the message with any credential the provider quoted cut."""
+    if not capture:
+        return type(error).__qualname__
+    return error_description(error, True)
+
+
+def _exception_event(error: BaseException, settings: Settings, capture: bool) -> dict[str, Any]:
+    attrs = exception_attributes(error, settings._replace(capture_content=capture))
+    if not capture:
+        attrs["exception.message"] = "(not recorded: content capture is off)"
+        attrs["exception.stacktrace"] = _stack_without_message(error)
+    return attrs
+
+
+def _stack_without_message(error: BaseException) -> str:
+    lines = traceback.format_tb(error.__traceback__)
+    lines.append(f"{type(error).__module__}.{type(error).__qualname__}\n")
+    return "".join(lines)
 
 
 def _arguments(func: Callable[..., Any], args: tuple, kwargs: dict) -> dict[str, Any]:
