@@ -125,7 +125,6 @@ print("ok")
     assert done.stdout.strip() == "ok", done.stderr
 
 
-<<<<<<< HEAD
 def _introspection(fn):
     """What tools read off a method: each must be the same on the patched method as on the original."""
     try:
@@ -173,7 +172,8 @@ def test_every_patched_method_introspects_as_the_original(provider):
 _ALL_POINT_MODULES = [
     f"{package}.{suffix}" for package in _instrument._SDK_PACKAGES for suffix in _instrument._POINT_MODULES
 ]
-=======
+
+
 def test_the_suite_starts_from_an_environment_without_the_developers_settings():
     # conftest clears ARKTRACE_*, OTEL_* and backend variables before any test runs (a developer's
     # LANGFUSE_* would otherwise export test spans to a real host). This fails if the clearing goes.
@@ -181,4 +181,3 @@ def test_the_suite_starts_from_an_environment_without_the_developers_settings():
 
     left = [name for name in os.environ if name.startswith(SHELL_PREFIXES) and not _is_harness(name)]
     assert left == []
->>>>>>> wip/lead
