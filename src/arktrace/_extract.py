@@ -9,6 +9,7 @@ written side by side: backends pick the convention they read.
 from __future__ import annotations
 
 import traceback
+from collections import OrderedDict
 from typing import Any, NamedTuple
 from urllib.parse import quote, quote_plus
 
@@ -785,6 +786,31 @@ def _add(found: set[str], value: Any) -> None:
         found.add(value)
 
 
+# What was cut from an error, by the error's id, for the spans that see the same exception later
+# without its client (an arktrace.trace span around the failed call). Exceptions cannot be weakly
+# referenced and holding them would keep their frames alive, so only the id is kept: an id reused by
+# another exception at worst cuts credentials of this process from a message that did not quote them.
+_RECENT_CUTS: OrderedDict[int, tuple[str, ...]] = OrderedDict()
+_RECENT_CUTS_KEPT = 64
+
+
+def _remembered_cut(error: BaseException, cut: tuple[str, ...], from_the_call: bool) -> tuple[str, ...]:
+    key = id(error)
+    try:
+        if from_the_call:
+            if cut:
+                _RECENT_CUTS[key] = cut
+                while len(_RECENT_CUTS) > _RECENT_CUTS_KEPT:
+                    _RECENT_CUTS.popitem(last=False)
+            return cut
+        known = _RECENT_CUTS.get(key)
+    except Exception:  # another thread changed the dict meanwhile: the call's own cut still applies
+        return cut
+    if not known:
+        return cut
+    return tuple(sorted(set(cut) | set(known), key=len, reverse=True))
+
+
 class ErrorRecord(NamedTuple):
     description: str
     """The span status's description."""
@@ -802,7 +828,7 @@ def error_record(
     :func:`credentials_sent`; ``client`` and ``kwargs`` are the call's), and must fit the
     value-length limit.
     """
-    cut = credentials_sent(error, client, kwargs)
+    cut = _remembered_cut(error, credentials_sent(error, client, kwargs), client is not None)
     message = error_message(error, settings.capture_content, cut)
     name = type(error).__qualname__
     description = exportable(truncate(f"{name}: {message}" if message else name, 1024))

@@ -17,7 +17,7 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 from ._content import to_json, truncate
-from ._extract import error_description, exception_attributes
+from ._extract import error_record
 from ._faults import report_fault
 from ._settings import Settings, load_settings
 from ._version import SCHEMA_URL, __version__
@@ -178,8 +178,9 @@ class _Trace:
                 settings = _current_settings()
                 capture = self._capture if self._capture is not None else settings.capture_content
                 span.set_attribute("error.type", type(error).__qualname__)
-                span.add_event("exception", _exception_event(error, settings, capture))
-                span.set_status(Status(StatusCode.ERROR, _description(error, capture)))
+                description, event = _error_record(error, settings, capture)
+                span.add_event("exception", event)
+                span.set_status(Status(StatusCode.ERROR, description))
             else:
                 span.set_status(Status(StatusCode.OK))
         except Exception:
@@ -344,20 +345,19 @@ class _Trace:
         return traced
 
 
-def _description(error: BaseException, capture: bool) -> str:
-    """The status description: the type alone with capture off (an application's exception may hold
-    what it was working on), else the message with any credential the provider quoted cut."""
+def _error_record(error: BaseException, settings: Settings, capture: bool) -> tuple[str, dict[str, Any]]:
+    """The status description and ``exception`` event: with capture off the type alone (an
+    application's exception may hold what it was working on), else the message with any credential a
+    failed LLM call inside quoted back cut (the same cut as on that call's span)."""
     if not capture:
-        return type(error).__qualname__
-    return error_description(error, True)
-
-
-def _exception_event(error: BaseException, settings: Settings, capture: bool) -> dict[str, Any]:
-    attrs = exception_attributes(error, settings._replace(capture_content=capture))
-    if not capture:
-        attrs["exception.message"] = "(not recorded: content capture is off)"
-        attrs["exception.stacktrace"] = _stack_without_message(error)
-    return attrs
+        event = {
+            "exception.type": type(error).__qualname__,
+            "exception.message": "(not recorded: content capture is off)",
+            "exception.stacktrace": _stack_without_message(error),
+        }
+        return type(error).__qualname__, event
+    record = error_record(error, settings._replace(capture_content=True))
+    return record.description, record.event
 
 
 def _stack_without_message(error: BaseException) -> str:
