@@ -63,7 +63,7 @@ def differences(span, twin):
 
 def _strip(data):
     if isinstance(data, dict):
-        return {k: _strip(v) for k, v in data.items() if k not in ("id", "created")}
+        return {k: _strip(v) for k, v in data.items() if k not in ("id", "created", "created_at")}
     if isinstance(data, list):
         return [_strip(v) for v in data]
     return data
