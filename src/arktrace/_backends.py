@@ -823,9 +823,11 @@ def known_variables() -> frozenset[str]:
 
 
 def _closest(name: str, known: frozenset[str], cutoff: float) -> str | None:
-    family = [k for k in known if k.startswith(name.split("_", 1)[0] + "_")]
-    match = difflib.get_close_matches(name, family, 1, cutoff)
-    return match[0] if match else None
+    # Compared without the shared prefix, which would otherwise make every ARKTRACE_* name "close".
+    prefix = name.split("_", 1)[0] + "_"
+    family = {k[len(prefix) :]: k for k in known if k.startswith(prefix)}
+    match = difflib.get_close_matches(name[len(prefix) :], list(family), 1, cutoff)
+    return family[match[0]] if match else None
 
 
 def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str | None, bool]]:
