@@ -8,8 +8,12 @@ import json
 
 import openai
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+import arktrace
+from arktrace.testing import USAGE_STYLES
 from conftest import ENDPOINT, RESOLVED
 
 QUESTION = [{"role": "user", "content": "Explain time to first token."}]
@@ -289,3 +293,105 @@ def test_long_stream_keeps_bounded_text(client, provider, spans):
     delivered = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     kept = spans.one().attributes["llm.output_messages.0.message.content"]
     assert kept == delivered[:100] + f"…[{len(delivered) - 100} more characters cut by arktrace]"
+
+
+# ---- usage: the caller sees the chunks and usage they would see without arktrace
+
+
+def _dumps(chunks):
+    # id and created are new for every response the server makes
+    return [
+        ({k: v for k, v in c.model_dump().items() if k not in ("id", "created")}, sorted(c.model_fields_set))
+        for c in chunks
+    ]
+
+
+def _seen(client):
+    """Everything a caller sees of usage: each chunk (chat and legacy) and the helper's final usage."""
+    chat = _dumps(_stream(client))
+    legacy = _dumps(client.completions.create(model="ep-20250101120000-fghij", prompt="Once", stream=True))
+    with _helper(client).stream(model=ENDPOINT, messages=QUESTION) as stream:
+        events = [e.type for e in stream]
+        usage = stream.get_final_completion().usage
+    return chat, legacy, events, usage and usage.model_dump()
+
+
+def _plain_then_traced(provider, see):
+    plain = see()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arktrace.instrument(tracer_provider=provider, stream_usage="always")
+    try:
+        traced = see()
+    finally:
+        arktrace.uninstrument()
+    return plain, traced, exporter.get_finished_spans()
+
+
+@pytest.mark.parametrize("style", USAGE_STYLES)
+def test_usage_arktrace_asks_for_stays_hidden(client, server, provider, style):
+    """Each provider's answer to include_usage (ModelArk and Qwen: a last usage-only chunk; DeepSeek:
+    usage on the finishing chunk; Moonshot: inside the choice) is not shown to a caller who did not ask."""
+    server.usage_style = style
+    plain, traced, spans = _plain_then_traced(provider, lambda: _seen(client))
+    assert traced == plain
+    assert server.requests[-1].body["stream_options"] == {"include_usage": True}  # arktrace asked
+    assert len(spans) == 3 and spans[0].attributes["gen_ai.usage.output_tokens"] > 0  # the chat stream
+
+
+def _openai_stream(usage_on_every_chunk):
+    """An OpenAI-shaped stream from a server that sends usage unasked (as the OpenAI streams recorded
+    in the openai SDK's own tests do): chunks without a usage key, then a usage-only chunk; or usage on
+    every chunk."""
+    usage = {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}
+    head = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "gpt-4o"}
+    extra = {"usage": usage} if usage_on_every_chunk else {}
+    deltas = [({"role": "assistant", "content": ""}, None), ({"content": "Hi"}, None), ({}, "stop")]
+    events = [
+        json.dumps({**head, "choices": [{"index": 0, "delta": d, "finish_reason": f}], **extra})
+        for d, f in deltas
+    ]
+    if not usage_on_every_chunk:
+        events.append(json.dumps({**head, "choices": [], "usage": usage}))
+    return events
+
+
+def _seen_unasked(client, server, every):
+    server.send_next(events=_openai_stream(every))
+    chunks = [c.model_dump() for c in _stream(client)]
+    server.send_next(events=_openai_stream(every))
+    with _helper(client).stream(model=ENDPOINT, messages=QUESTION) as stream:
+        events = [e.type for e in stream]
+        usage = stream.get_final_completion().usage
+    return chunks, events, usage and usage.model_dump()
+
+
+@pytest.mark.parametrize("every", [False, True], ids=["usage_only_chunk", "usage_on_every_chunk"])
+def test_usage_the_server_sends_unasked_reaches_the_caller(client, server, provider, every):
+    plain, traced, spans = _plain_then_traced(provider, lambda: _seen_unasked(client, server, every))
+    assert plain[2]["total_tokens"] == 11  # the helper's final completion has the server's usage
+    assert traced == plain
+    assert server.requests[-1].body["stream_options"] == {"include_usage": True}  # arktrace asked
+    assert [s.attributes["gen_ai.usage.output_tokens"] for s in spans] == [2, 2]
+
+
+async def test_async_usage_the_server_sends_unasked_reaches_the_caller(aclient, server, provider):
+    async def see():
+        server.send_next(events=_openai_stream(False))
+        stream = await aclient.chat.completions.create(model=ENDPOINT, messages=QUESTION, stream=True)
+        return [c.model_dump() async for c in stream]
+
+    plain = await see()
+    arktrace.instrument(tracer_provider=provider, stream_usage="always")
+    try:
+        traced = await see()
+        hidden = [
+            c.model_dump()
+            async for c in await aclient.chat.completions.create(
+                model=ENDPOINT, messages=QUESTION, stream=True
+            )
+        ]
+    finally:
+        arktrace.uninstrument()
+    assert traced == plain and traced[-1]["choices"] == [] and traced[-1]["usage"]["total_tokens"] == 11
+    assert hidden and all(c["choices"] for c in hidden)  # control: the usage arktrace asked for stays hidden

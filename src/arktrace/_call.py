@@ -350,6 +350,8 @@ class ObservedStream:
         self._state = new_stream_state(call.op, call.recorder.settings.max_value_length)
         self._record = self._state.record
         self._hide_usage = hide_usage
+        if hide_usage:
+            self._record = self._first_record  # decides on the first chunk, then steps aside
         self._busy = False  # inside the SDK's iterator: a close then is the SDK's own tidying up
 
     @classmethod
@@ -382,7 +384,7 @@ class ObservedStream:
                 if self._record(chunk) and self._hide_usage:
                     if not getattr(chunk, "choices", None):
                         continue  # the usage-only chunk arktrace asked for: not the caller's
-                    chunk.usage = None  # asked for by arktrace: give back what the caller would see
+                    chunk.usage = None  # on a content chunk, asked for by arktrace (DeepSeek's layout)
             except Exception:
                 report_fault("reading a stream chunk")
             return chunk
@@ -412,6 +414,18 @@ class ObservedStream:
                 report_fault("reading a stream chunk")
             return chunk
 
+    def _first_record(self, chunk: Any) -> bool:
+        # Hide usage only where arktrace's include_usage provably added it. A server that honours
+        # include_usage as OpenAI documents it marks every chunk before the usage one with an explicit
+        # `"usage": null` (ModelArk sends that key on every chunk too, and usage only when asked); a
+        # server that does not mark its chunks yet sends usage (the OpenAI streams recorded in the
+        # SDK's own tests, proxies that always add it) sends it without being asked, so the caller
+        # sees it as they would without arktrace. Decided once, on the first chunk: the per-chunk path
+        # stays as it was.
+        record = self._record = self._state.record
+        self._hide_usage = _marks_usage(chunk)
+        return record(chunk)
+
     def _closed(self) -> None:
         # The SDK closes the response from inside its own iteration, after the last chunk or on an
         # error (and the HTTP client again as its byte iterator is finalised, even after the SDK's
@@ -426,6 +440,15 @@ class ObservedStream:
             self._call.end_stream(self._state)
         except Exception:
             pass
+
+
+def _marks_usage(chunk: Any) -> bool:
+    """True when the chunk came with the ``usage`` key, set to null: the mark of a server answering
+    ``include_usage`` (a chunk built without the key leaves it out of the model's set fields)."""
+    fields = getattr(chunk, "__pydantic_fields_set__", None)
+    if fields is None:  # pydantic 1 (read only there: pydantic 2 warns on this name)
+        fields = getattr(chunk, "__fields_set__", ())
+    return "usage" in fields and getattr(chunk, "usage", None) is None
 
 
 def _on_close(http_response: Any, callback: Any) -> None:
