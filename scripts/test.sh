@@ -56,6 +56,15 @@ for entry in "${OPENAI_MATRIX[@]}"; do
 done
 bash scripts/install-backend-servers.sh >"$VENVS/install-servers.log" 2>&1 &
 install_jobs+=("$!|the MLflow / Phoenix servers|$VENVS/install-servers.log")
+# The libraries people call the SDK through (tests/test_frameworks.py), pinned; instructor with
+# --no-deps (its jiter pin conflicts with openai 3.x, see the requirements file). An older LiteLLM,
+# which reached the SDK another way, in an environment of its own.
+{ make_venv frameworks -r tests/frameworks-requirements.txt &&
+  "$VENVS/frameworks/bin/${PIP[0]}" "${PIP[@]:1}" --no-deps -r tests/frameworks-nodeps-requirements.txt
+} >"$VENVS/install-frameworks.log" 2>&1 &
+install_jobs+=("$!|the frameworks environment|$VENVS/install-frameworks.log")
+make_venv litellm-old -r tests/frameworks-litellm-old-requirements.txt >"$VENVS/install-litellm-old.log" 2>&1 &
+install_jobs+=("$!|the older-LiteLLM environment|$VENVS/install-litellm-old.log")
 for job in "${install_jobs[@]}"; do
   IFS='|' read -r pid what log <<<"$job"
   if ! wait "$pid"; then
@@ -71,11 +80,19 @@ echo "== ruff"
 
 # Tests marked `once` (configuration, export, subprocesses: nothing an openai version changes) run
 # in the 3x pass only, which keeps CI well under its 15-minute budget.
-run_pass 1x -m "not backends and not once"
-run_pass 2x -m "not backends and not once"
+# The framework tests run in their own environments only (deselected elsewhere, not skipped).
+run_pass 1x -m "not backends and not once and not frameworks"
+run_pass 2x -m "not backends and not once and not frameworks"
 echo "== openai in the newest pass: $("$VENVS/latest/bin/python" -c 'import openai; print(openai.__version__)')"
-run_pass latest -m "not backends and not once"
-ARKTRACE_REQUIRE_BACKENDS=1 ARKTRACE_REQUIRE_ARK_SDKS=1 run_pass 3x
+run_pass latest -m "not backends and not once and not frameworks"
+ARKTRACE_REQUIRE_BACKENDS=1 ARKTRACE_REQUIRE_ARK_SDKS=1 run_pass 3x -m "not frameworks"
+ARKTRACE_REQUIRE_FRAMEWORKS=1 run_pass frameworks -m frameworks tests/test_frameworks.py
+ARKTRACE_REQUIRE_FRAMEWORKS=1 run_pass litellm-old -m frameworks -k litellm tests/test_frameworks.py
+
+# The openai SDK's own tests, plain, instrumented and with ARKTRACE_STREAM_USAGE=always: the same
+# outcome for every test id (after the 3x pass: it adds the SDK's test dependencies to that venv).
+echo "== openai's own test suite, three ways"
+bash scripts/openai-suite.sh "$VENVS/3x/bin/python" 3.57.0 || failed=1
 
 python3 scripts/summarize_junit.py "${results[@]}" || failed=1
 exit $failed
