@@ -3,7 +3,8 @@
 What ``init()`` does, in this order, so that a configuration error leaves nothing half set up:
 
 1. loads ``.env`` from the working directory (variables already set win);
-2. validates every selected backend (:class:`~arktrace.ConfigError` on any problem);
+2. validates every selected backend, the instrument options and the spool (:class:`~arktrace.ConfigError`
+   on any problem);
 3. resolves ``MLFLOW_EXPERIMENT_NAME`` to an id over MLflow's REST API, creating the experiment when it is
    missing. This is the only network I/O ``init()`` ever does (5 s timeout); a failure is a ConfigError;
 4. builds the resource and adds one ``BatchSpanProcessor`` per backend to the global SDK ``TracerProvider``,
@@ -636,7 +637,8 @@ def flush(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
 def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
     """Flush and stop arktrace's exporters, returning within about ``timeout`` seconds.
 
-    An application's own TracerProvider keeps running; only arktrace's processors stop. Returns False
+    An application's own TracerProvider keeps running; only arktrace's processors stop, and they, the
+    logging filter, the SIGTERM handler and the instrumentation are taken off again. Returns False
     when something did not finish in time (its thread is a daemon and cannot delay interpreter exit).
     """
     global _state
