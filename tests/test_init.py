@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import arktrace
-from arktrace import _instrument, _setup
+from arktrace import _context, _endpoint, _export_health, _faults, _instrument, _setup
 from arktrace._backends import (
     PRESETS,
     BackendConfig,
@@ -254,6 +254,138 @@ def test_a_bad_instrumentation_option_rolls_back(
         init(stream_usage="sometimes")
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
     assert _setup._state is None
+
+
+def _otel_logger_filters() -> list[list[logging.Filter]]:
+    return [list(logging.getLogger(name).filters) for name in _export_health._OTEL_LOGGERS]
+
+
+def _without_our_filter() -> None:
+    """Start from a process where arktrace's filter is not on OpenTelemetry's loggers."""
+    for name in _export_health._OTEL_LOGGERS:
+        log = logging.getLogger(name)
+        log.filters = [f for f in log.filters if not isinstance(f, _export_health._Absorb)]
+    _export_health._installed = None
+
+
+def _our_filters() -> list[logging.Filter]:
+    return [f for filters in _otel_logger_filters() for f in filters if isinstance(f, _export_health._Absorb)]
+
+
+def _context_processors(provider: object) -> list[object]:
+    active = provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+    return [p for p in active if isinstance(p, _context.ContextAttributesProcessor)]
+
+
+BAD_INSTRUMENT_OPTIONS = {
+    "capture_content": {"capture_content": "no"},
+    "max_value_length": {"max_value_length": "100"},
+    "stream_usage": {"stream_usage": "sometimes"},
+    "max_message_attributes": {"max_message_attributes": 1.5},
+    "prices": {"prices": {"models": {"m": {"input": "cheap"}}}},
+    "prices_file": {"prices": "/nonexistent/prices.json"},
+}
+
+
+@pytest.mark.parametrize("options", list(BAD_INSTRUMENT_OPTIONS.values()), ids=list(BAD_INSTRUMENT_OPTIONS))
+def test_a_bad_instrumentation_option_is_refused_before_any_side_effect(
+    options: dict[str, object], receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    receiver.respond(  # were it asked, the look-up would succeed and init() would go on
+        "/api/2.0/mlflow/experiments/get-by-name",
+        200,
+        body=b'{"experiment": {"experiment_id": "5", "name": "x", "lifecycle_stage": "active"}}',
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", receiver.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "must-not-be-looked-up")
+    _without_our_filter()
+    filters = _otel_logger_filters()
+    sigterm = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(ConfigError) as raised:
+        init(**options)
+    assert next(iter(options)) in str(raised.value)
+    assert receiver.requests == []  # no MLflow experiment looked up or created
+    assert _otel_logger_filters() == filters
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    assert signal.getsignal(signal.SIGTERM) is sigterm
+    assert not _instrument.is_instrumented()
+    assert _setup._state is None
+
+
+def test_shutdown_leaves_nothing_behind(
+    server, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    original = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _without_our_filter()
+        provider = init().tracer_provider
+        client = openai.OpenAI(base_url=server.base_url, api_key="k")
+        with arktrace.context(user_id="u"):
+            client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "hi"}])
+        try:
+            raise ValueError("provoked")
+        except ValueError:
+            _faults.report_fault("a test")
+        assert _context_processors(provider) and _our_filters() and _endpoint._cache and _faults._reported
+        assert signal.getsignal(signal.SIGTERM) is _setup._on_sigterm
+        assert shutdown()
+        assert _context_processors(provider) == []
+        assert not any(
+            isinstance(p, _setup._BackendProcessors)
+            for p in provider._active_span_processor._span_processors  # type: ignore[union-attr]
+        )
+        assert _our_filters() == []
+        assert not _endpoint._cache
+        assert not _faults._reported
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, original)
+
+
+def test_uninstrument_takes_off_the_context_processor_and_forgets_base_urls(server) -> None:
+    provider = TracerProvider()
+    arktrace.instrument(tracer_provider=provider)
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k")
+        client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "hi"}])
+        assert _context_processors(provider) and _endpoint._cache
+        arktrace.uninstrument()
+        assert _context_processors(provider) == []
+        assert not _endpoint._cache
+        arktrace.instrument(tracer_provider=provider)  # and back, once
+        assert len(_context_processors(provider)) == 1
+    finally:
+        arktrace.uninstrument()
+
+
+def test_the_base_url_cache_is_bounded() -> None:
+    for port in range(2000):
+        _endpoint.endpoint_for(f"http://10.0.0.1:{port}/v1")
+    assert len(_endpoint._cache) < 1000
+    assert _endpoint.endpoint_for("http://10.0.0.1:5/v1").port == 5
+
+
+def test_a_second_init_after_shutdown_applies_its_own_resource() -> None:
+    exporter = InMemorySpanExporter()
+    provider = init(service_name="first", backends=[]).tracer_provider
+    provider.add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[union-attr]
+    emit("one")
+    assert shutdown()
+    second = init(service_name="second", backends=[])
+    emit("two")
+    recorder = _instrument.current_recorder()
+    assert recorder is not None
+    recorder.tracer.start_span("llm").end()  # the instrumentation's own tracer
+    assert shutdown()
+    by_name = {s.name: s.resource.attributes["service.name"] for s in exporter.get_finished_spans()}
+    assert by_name == {"one": "first", "two": "second", "llm": "second"}
+    assert not second.reused_tracer_provider
 
 
 # ------------------------------------------------------------------------------------------ MLflow names

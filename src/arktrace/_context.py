@@ -174,7 +174,8 @@ class ContextAttributesProcessor(SpanProcessor):
         return True
 
 
-_providers_with_processor: weakref.WeakSet = weakref.WeakSet()
+# The processor added to each provider, so that it is added once and can be taken off again.
+_added: weakref.WeakKeyDictionary[Any, ContextAttributesProcessor] = weakref.WeakKeyDictionary()
 
 
 def ensure_processor(provider: Any) -> None:
@@ -183,12 +184,35 @@ def ensure_processor(provider: Any) -> None:
     if add is None:
         return
     try:
-        if provider in _providers_with_processor:
+        if provider in _added:
             return
-        _providers_with_processor.add(provider)
+        processor = _added[provider] = ContextAttributesProcessor()
     except TypeError:  # not weak-referenceable
         return
-    add(ContextAttributesProcessor())
+    add(processor)
+
+
+def remove_processors() -> None:
+    """Take the context processor off every provider it was added to (at uninstrument)."""
+    for provider, processor in list(_added.items()):
+        if detach_span_processor(provider, processor):
+            _added.pop(provider, None)
+        # else it stays registered (and known here), so it is never added twice
+
+
+def detach_span_processor(provider: Any, processor: Any) -> bool:
+    """Remove ``processor`` from an SDK ``TracerProvider``; False when the provider cannot do it.
+
+    The SDK has ``add_span_processor`` but no remove: this edits its multi-processor's tuple under the
+    lock the SDK itself takes to add one (the same layout from SDK 1.0 on).
+    """
+    multi = getattr(provider, "_active_span_processor", None)
+    lock = getattr(multi, "_lock", None)
+    if lock is None or not isinstance(getattr(multi, "_span_processors", None), tuple):
+        return False
+    with lock:
+        multi._span_processors = tuple(p for p in multi._span_processors if p is not processor)
+    return True
 
 
 def current_trace_id() -> str | None:

@@ -43,6 +43,10 @@ _KNOWN_HOSTS = (
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _cache: dict[str, Endpoint] = {}
+# A process that makes clients for ever new base URLs (one per tenant, per port) must not grow the cache
+# without end. Emptying it when full keeps a hit at one plain dict look-up, which an LRU's bookkeeping
+# would not; a miss costs one URL parse.
+_CACHE_MAX = 256
 # (host, port) of servers that registered as accepting include_usage: the bundled ModelArk server.
 _accepting: set[tuple[str, int | None]] = set()
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -65,8 +69,15 @@ def endpoint_for(base_url: object) -> Endpoint:
     key = str(base_url)
     found = _cache.get(key)
     if found is None:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
         found = _cache[key] = _parse(key)
     return found
+
+
+def clear_cache() -> None:
+    """Forget every parsed base URL (at uninstrument)."""
+    _cache.clear()
 
 
 def _parse(url: str) -> Endpoint:

@@ -27,6 +27,7 @@ __all__ = [
     "ReportingBatchSpanProcessor",
     "ReportingSpanExporter",
     "install_filter",
+    "remove_filter",
     "reporting_metric_exporter",
 ]
 
@@ -47,7 +48,7 @@ _OTEL_LOGGERS = (
 _REASON_LIMIT = 300
 
 _local = threading.local()
-_installed = False
+_installed: _Absorb | None = None
 _install_lock = threading.Lock()
 
 
@@ -149,13 +150,24 @@ def install_filter() -> None:
     """Put the filter on OpenTelemetry's loggers (once per process; it is inert for other exporters)."""
     global _installed
     with _install_lock:
-        if _installed:
+        if _installed is not None:
             return
         absorb = _Absorb()
         for name in _OTEL_LOGGERS:
             # First in line: OpenTelemetry's own duplicate filter would otherwise hide repeats from the count.
             logging.getLogger(name).filters.insert(0, absorb)
-        _installed = True
+        _installed = absorb
+
+
+def remove_filter() -> None:
+    """Take the filter off OpenTelemetry's loggers again (at shutdown)."""
+    global _installed
+    with _install_lock:
+        absorb, _installed = _installed, None
+        if absorb is None:
+            return
+        for name in _OTEL_LOGGERS:
+            logging.getLogger(name).removeFilter(absorb)
 
 
 class _Working:

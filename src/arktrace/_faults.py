@@ -14,3 +14,8 @@ def report_fault(where: str) -> None:
         return
     _reported.add(where)
     logger.warning("arktrace: internal error in %s; the call goes on without it", where, exc_info=True)
+
+
+def forget() -> None:
+    """Forget what was reported: after shutdown(), a later init() logs its own faults again."""
+    _reported.clear()

@@ -31,10 +31,11 @@ from opentelemetry import trace
 
 from ._backend_attributes import extras_for
 from ._call import IN_CALL_KEY, RAW_RESPONSE_HEADER, Call, Recorder
-from ._context import ensure_processor
-from ._endpoint import endpoint_for
+from ._context import ensure_processor, remove_processors
+from ._endpoint import clear_cache, endpoint_for
 from ._errors import ConfigError
 from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation, operation_for_path
+from ._faults import forget as forget_faults
 from ._faults import report_fault
 from ._metrics import Metrics
 from ._prices import load_prices
@@ -269,16 +270,22 @@ def _patch_module_now(state: _State, module: Any) -> None:
 
 
 def uninstrument() -> None:
-    """Restore every patched method. Raw-response helpers built while instrumented pass calls through."""
+    """Restore every patched method. Raw-response helpers built while instrumented pass calls through.
+
+    Also takes off the context processors, forgets parsed base URLs and reported faults: a later
+    instrument() starts as in a fresh process.
+    """
     global _state
     with _lock:
         state, _state = _state, None
-        if state is None:
-            return
-        state.active = False
-        for patch in reversed(state.patches):
-            if patch.owner.__dict__.get(patch.name) is patch.wrapper:
-                setattr(patch.owner, patch.name, patch.original)
+        if state is not None:
+            state.active = False
+            for patch in reversed(state.patches):
+                if patch.owner.__dict__.get(patch.name) is patch.wrapper:
+                    setattr(patch.owner, patch.name, patch.original)
+        remove_processors()
+        clear_cache()
+        forget_faults()
 
 
 def is_instrumented() -> bool:

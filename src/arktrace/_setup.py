@@ -3,7 +3,8 @@
 What ``init()`` does, in this order, so that a configuration error leaves nothing half set up:
 
 1. loads ``.env`` from the working directory (variables already set win);
-2. validates every selected backend (:class:`~arktrace.ConfigError` on any problem);
+2. validates every selected backend, the instrument options and the spool (:class:`~arktrace.ConfigError`
+   on any problem);
 3. resolves ``MLFLOW_EXPERIMENT_NAME`` to an id over MLflow's REST API, creating the experiment when it is
    missing. This is the only network I/O ``init()`` ever does (5 s timeout); a failure is a ConfigError;
 4. builds the resource and adds one ``BatchSpanProcessor`` per backend to the global SDK ``TracerProvider``,
@@ -49,14 +50,17 @@ from arktrace._backends import (
     summarize,
     unknown_variables,
 )
+from arktrace._context import detach_span_processor
 from arktrace._errors import ConfigError
 from arktrace._export_health import (
     ExportHealth,
     ReportingBatchSpanProcessor,
     ReportingSpanExporter,
     install_filter,
+    remove_filter,
     reporting_metric_exporter,
 )
+from arktrace._faults import forget as forget_faults
 
 __all__ = ["InitResult", "build_resource", "flush", "init", "resolve_mlflow_experiment", "shutdown"]
 
@@ -92,6 +96,7 @@ _state: _State | None = None
 _atexit_registered = False
 _sessions: weakref.WeakSet[Any] = weakref.WeakSet()  # the HTTP sessions of the exporters made here
 _fork_hook_registered = False
+_created_provider_ref: weakref.ref[TracerProvider] | None = None  # the global provider init() registered
 # Set by `arktrace run`'s bootstrap: there an unknown ARKTRACE_* name stops the program, as a bad value
 # does, because the user asked for tracing and a typo would otherwise run it untraced.
 unknown_variables_are_errors = False
@@ -486,11 +491,17 @@ def init(
             return InitResult((), None, None, False, False, False)
         metrics_on = env_flag(env, "ARKTRACE_METRICS", True) if metrics is None else bool(metrics)
 
-        # 1. Validate everything before touching any global state.
+        # 1. Validate everything before touching any global state; the MLflow look-up, the one step
+        # with an effect outside this process, comes last.
         _report_unknown_variables(env)
+        if instrument:
+            _check_instrument_options(instrument_options)
         configs, source = resolve_backends(backends, env)
         existing_tp = trace_api.get_tracer_provider()
-        reuse = isinstance(existing_tp, TracerProvider)
+        # The provider an earlier init() registered is not the application's: OpenTelemetry lets the
+        # global be set once, so it is kept, with this call's resource.
+        renew = existing_tp is _created_provider()
+        reuse = isinstance(existing_tp, TracerProvider) and not renew
         if reuse and source == "detected" and any(c.name == "otlp" for c in configs):
             # An application with its own SDK provider most likely exports to OTEL_EXPORTER_OTLP_* itself.
             logger.info(
@@ -499,7 +510,6 @@ def init(
                 "add it anyway)"
             )
             configs = [c for c in configs if c.name != "otlp"]
-        configs = [resolve_mlflow_experiment(c) for c in configs]
         spool = None
         if (
             spool_dir is not None
@@ -512,10 +522,10 @@ def init(
             spool = _spool.read_settings(env, spool_dir, spool_max_mb)
             if spool is not None:
                 _spool.prepare(spool, from_keyword=spool_dir is not None)
+        configs = [resolve_mlflow_experiment(c) for c in configs]
 
         # 2. Build providers and processors; nothing global is registered yet.
         resource = build_resource(service_name, service_version, environment, resource_attributes)
-        install_filter()
         spools: list[Any] = []
         processor = _BackendProcessors([_span_processor(c, spool, spools) for c in configs])
         tracer_provider: trace_api.TracerProvider
@@ -526,6 +536,8 @@ def init(
                     "arktrace: using the application's TracerProvider; its resource applies, not the "
                     "service_name/service_version/environment/resource_attributes given to init()"
                 )
+        elif renew:
+            tracer_provider = existing_tp
         else:
             tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         meter_provider = None
@@ -539,7 +551,7 @@ def init(
                 shutdown_on_exit=False,
             )
 
-        # 3. Instrument: its settings may still raise ConfigError, so undo the above if they do.
+        # 3. Instrument: its settings were checked above; anything it still raises undoes the above.
         uninstrument = None
         try:
             if instrument:
@@ -554,11 +566,15 @@ def init(
             raise
 
         # 4. Register.
+        install_filter()
         if processor.processors:
             tracer_provider.add_span_processor(processor)  # type: ignore[attr-defined]
-        if not reuse:
+        if renew:
+            _replace_resource(tracer_provider, resource)
+        elif not reuse:
             if isinstance(existing_tp, trace_api.ProxyTracerProvider):
                 trace_api.set_tracer_provider(tracer_provider)
+                _remember_created_provider(tracer_provider)
             else:
                 logger.warning(
                     "arktrace: the global TracerProvider is a %s, to which processors cannot be added; LLM "
@@ -621,7 +637,8 @@ def flush(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
 def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
     """Flush and stop arktrace's exporters, returning within about ``timeout`` seconds.
 
-    An application's own TracerProvider keeps running; only arktrace's processors stop. Returns False
+    An application's own TracerProvider keeps running; only arktrace's processors stop, and they, the
+    logging filter, the SIGTERM handler and the instrumentation are taken off again. Returns False
     when something did not finish in time (its thread is a daemon and cannot delay interpreter exit).
     """
     global _state
@@ -639,7 +656,12 @@ def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
     calls: list[Callable[[], object]] = [lambda: state.processor.shutdown(millis)]
     if state.owned_meter_provider is not None:
         calls.append(lambda: state.owned_meter_provider.shutdown(timeout_millis=millis))
-    return _run_bounded(calls, timeout)
+    done = _run_bounded(calls, timeout)
+    # Inert already; taken off so that an application's provider, which lives on, keeps nothing of ours.
+    detach_span_processor(state.result.tracer_provider, state.processor)
+    remove_filter()
+    forget_faults()
+    return done
 
 
 # ------------------------------------------------------------------------------------------- internals
@@ -651,6 +673,38 @@ _INSTRUMENT_OPTIONS = (
     "max_message_attributes",
     "prices",
 )
+
+
+def _check_instrument_options(options: Mapping[str, Any]) -> None:
+    """What instrument() will check, checked before init() sets anything up (it reads ARKTRACE_* too)."""
+    from arktrace._prices import load_prices
+    from arktrace._settings import load_settings
+
+    load_settings(**{name: value for name, value in options.items() if name != "prices"})
+    load_prices(options.get("prices"))
+
+
+def _replace_resource(provider: Any, resource: Resource) -> None:
+    """Give the provider an earlier init() registered this call's resource, its tracers made so far too.
+
+    The SDK has no public way (its ``_update_resource`` merges, which would keep the earlier call's
+    attributes this one left out); it reads ``_resource`` when it makes a tracer, and recent versions
+    keep their tracers, each with its own copy.
+    """
+    lock = getattr(provider, "_tracers_lock", None) or contextlib.nullcontext()
+    with lock:
+        provider._resource = resource
+        for tracer in getattr(provider, "_tracers", {}).values():
+            tracer.resource = resource
+
+
+def _created_provider() -> TracerProvider | None:
+    return _created_provider_ref() if _created_provider_ref is not None else None
+
+
+def _remember_created_provider(provider: TracerProvider) -> None:
+    global _created_provider_ref
+    _created_provider_ref = weakref.ref(provider)
 
 
 def _check_arguments(
