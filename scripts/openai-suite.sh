@@ -20,6 +20,9 @@
 # whole tree instead (13,332 tests for 3.57.0: far longer than CI allows). In both, the tests that
 # need a prism mock server are deselected (tests/openai_suite/prism_deselect.py).
 set -uo pipefail
+# The interpreter as the caller named it, made absolute before moving: the runs happen in the
+# unpacked sdist's folder.
+case ${1:-} in /*) given_python=${1:-} ;; *) given_python=$PWD/${1:-} ;; esac
 cd "$(dirname "$0")/.."
 repo=$PWD
 
@@ -27,7 +30,7 @@ if [ $# -ne 2 ]; then
   echo "usage: bash scripts/openai-suite.sh VENV_PYTHON OPENAI_VERSION" >&2
   exit 2
 fi
-python=$1 version=$2
+python=$given_python version=$2
 
 # sha256 of each release's sdist as PyPI serves it.
 case $version in

@@ -74,3 +74,31 @@ def test_no_langfuse_usage_json_where_openobserve_reads_the_same_span() -> None:
     assert "langfuse.observation.usage_details" not in attrs
     write_cost(attrs, 0.1, 0.2, "table", extras_for(["langfuse", "openobserve"]))
     assert "langfuse.observation.cost_details" in attrs  # the same numbers for both
+
+
+def test_embeddings_summary_is_written_for_mlflow_only():
+    from arktrace._backend_attributes import write_output_summary
+    from arktrace._settings import Settings
+
+    response = {
+        "model": "doubao-embedding",
+        "data": [{"embedding": [0.1, 0.2, 0.3]}, {"embedding": [0.4] * 3}],
+    }
+    for backends, expected in ((frozenset({"mlflow"}), True), (frozenset({"langfuse"}), False)):
+        attrs: dict = {}
+        write_output_summary(attrs, "embeddings", response, Settings(), backends)
+        assert ("output.value" in attrs) is expected
+    attrs = {}
+    write_output_summary(attrs, "embeddings", response, Settings(), frozenset({"mlflow"}))
+    assert json.loads(attrs["output.value"]) == {
+        "model": "doubao-embedding",
+        "embeddings": 2,
+        "dimensions": 3,
+    }
+    attrs = {}
+    write_output_summary(
+        attrs, "embeddings", response, Settings(capture_content=False), frozenset({"mlflow"})
+    )
+    assert attrs == {}
+    write_output_summary(attrs, "chat", response, Settings(), frozenset({"mlflow"}))
+    assert attrs == {}

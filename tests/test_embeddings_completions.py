@@ -26,8 +26,9 @@ def test_embeddings(client, spans):
     assert a["embedding.embeddings.0.embedding.text"] == "distributed tracing"
     assert a["embedding.embeddings.1.embedding.text"] == "spans"
     assert json.loads(a["input.value"]) == ["distributed tracing", "spans"]
-    # vectors are never recorded; the output says what came back (MLflow shows no output without it)
-    assert json.loads(a["output.value"]) == {"model": response.model, "embeddings": 2, "dimensions": 8}
+    # vectors are never recorded (the summary MLflow shows as output is written for MLflow only:
+    # tests/test_backend_attributes.py, tests/test_mlflow_phoenix.py)
+    assert "output.value" not in a
     assert not any("vector" in k for k in a)
     assert str(response.data[0].embedding[0]) not in json.dumps(dict(a))
 

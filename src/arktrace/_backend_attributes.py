@@ -12,6 +12,8 @@ are written only when the backend is one ``init()`` exports to (``Recorder.backe
   (``_get_tool_definitions``), ``genai_semconv.py`` (``TOOL_DEFINITION_KEYS``).
 - MLflow makes ``mlflow.traceTag.<key>`` attributes of the root span the trace's tags
   (``mlflow/store/tracking/sqlalchemy_store.py``, ``_log_spans_once``): see ``_context``.
+- MLflow's span view shows no output for a span without ``output.value``: an embeddings span gets a
+  summary there (model, how many vectors, their dimensions; never the vectors).
 - Langfuse reads ``langfuse.observation.cost_details`` before ``gen_ai.usage.cost`` (the total only),
   and ``langfuse.observation.usage_details`` before its own normalisation of ``gen_ai.usage.*`` (which
   older releases lack): ``packages/shared/src/server/otel/OtelIngestionProcessor.ts``
@@ -26,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ._content import clean_json, exportable
+from ._content import clean_json, exportable, fields_of, get, to_json
 from ._settings import Settings
 
 LANGFUSE = "langfuse"
@@ -113,3 +115,27 @@ def write_tools(
         text = clean_json(tools, settings.max_value_length)
         if text is not None:
             attrs["mlflow.chat.tools"] = exportable(text)
+
+
+def write_output_summary(
+    attrs: dict[str, Any], operation: str, response: Any, settings: Settings, backends: frozenset[str]
+) -> None:
+    """An embeddings response's summary as ``output.value``, when MLflow is a backend."""
+    if MLFLOW in backends and operation == "embeddings" and settings.capture_content:
+        attrs["output.value"] = embeddings_output(fields_of(response))
+        attrs["output.mime_type"] = "application/json"
+
+
+def embeddings_output(fields: dict[str, Any]) -> str:
+    """``{"model", "embeddings": how many, "dimensions"}`` of an embeddings response.
+
+    Formatted directly: the general JSON encoder costs more than the rest of an embeddings span's
+    extraction for these three values."""
+    data = fields.get("data")
+    items = data if isinstance(data, (list, tuple)) else [data] if data is not None else []
+    model = fields.get("model")
+    head = f'{{"model":{to_json(model) if isinstance(model, str) else "null"},"embeddings":{len(items)}'
+    vector = get(items[0], "embedding") if items else None
+    if isinstance(vector, (list, tuple)):
+        return f'{head},"dimensions":{len(vector)}}}'
+    return head + "}"

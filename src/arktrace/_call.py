@@ -22,7 +22,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
 from ._attributes import write_attributes
-from ._backend_attributes import write_cost, write_tools, write_usage
+from ._backend_attributes import write_cost, write_output_summary, write_tools, write_usage
 from ._content import get
 from ._context import current_scope
 from ._endpoint import Endpoint
@@ -177,6 +177,10 @@ class Call:
         failure = None
         try:
             attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
+            if self.recorder.backends and self.recording:
+                write_output_summary(
+                    attrs, self.op.name, response, self.recorder.settings, self.recorder.backends
+                )
             request_id = get(response, "_request_id")
             if isinstance(request_id, str) and request_id:
                 attrs[f"http.response.header.{self.id_header}"] = (request_id,)

@@ -518,11 +518,7 @@ def response_attributes(
         attrs.update(usage_attributes(usage))
 
     if op is EMBEDDINGS:
-        if with_content and settings.capture_content:
-            # What came back, without the vectors (large, and no backend shows them): without an
-            # output MLflow's span view has none at all.
-            attrs["output.value"] = embeddings_output(fields)
-            attrs["output.mime_type"] = JSON
+        pass  # the vectors are no content a backend shows; MLflow's summary: _backend_attributes
     elif with_content and settings.capture_content:
         limit = settings.max_value_length
         text = response_json(response)
@@ -539,17 +535,6 @@ def response_attributes(
             budget = max(settings.max_message_attributes // 4, 8)
             attrs.update(message_attributes("llm.output_messages", messages, budget, limit))
     return attrs
-
-
-def embeddings_output(fields: dict[str, Any]) -> str:
-    """``{"model", "embeddings": how many, "dimensions"}`` of an embeddings response."""
-    data = fields.get("data")
-    items = data if isinstance(data, (list, tuple)) else [data] if data is not None else []
-    summary: dict[str, Any] = {"model": fields.get("model"), "embeddings": len(items)}
-    vector = get(items[0], "embedding") if items else None
-    if isinstance(vector, (list, tuple)):
-        summary["dimensions"] = len(vector)
-    return to_json(summary)
 
 
 _USAGE_NAMES = (
