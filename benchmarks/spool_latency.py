@@ -142,6 +142,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--calls", type=int, default=200, help="timed calls per phase per round")
+    parser.add_argument(
+        "--probe", type=float, default=0.2, help="seconds between the spool sender's probes of a down backend"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the report here")
     args = parser.parse_args()
 
@@ -170,7 +173,7 @@ def run(args: argparse.Namespace, base_url: str, receiver: Child, spool_dir: str
     import arktrace
     from arktrace import _spool
 
-    _spool.PROBE_FIRST = _spool.PROBE_MAX = 0.2
+    _spool.PROBE_FIRST = _spool.PROBE_MAX = args.probe
     spools: list[_spool.Spool] = []
     writers: dict[str, int] = {}
     original_start, original_keep = _spool.Spool.start, _spool.Spool.keep
@@ -278,10 +281,11 @@ def report(args, latencies, per_round, written, settled, writers, made, total, u
     lines = [
         "# Spool latency: the application's calls with the backend up, down and hanging",
         "",
-        f"Command: `python benchmarks/spool_latency.py --rounds {args.rounds} --calls {args.calls}`",
+        f"Command: `python benchmarks/spool_latency.py --rounds {args.rounds} --calls {args.calls} "
+        f"--probe {args.probe:g}`",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"openai {__import__('openai').__version__}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-        f"Settings: OTEL_EXPORTER_OTLP_TIMEOUT=1, OTEL_BSP_SCHEDULE_DELAY=50, spool probe 0.2 s; "
+        f"Settings: OTEL_EXPORTER_OTLP_TIMEOUT=1, OTEL_BSP_SCHEDULE_DELAY=50, spool probe {args.probe:g} s; "
         f"{args.rounds} rounds x {args.calls} timed calls per phase, phase order rotated and reversed; "
         f"timed part {wall:.1f} s.",
         "",
