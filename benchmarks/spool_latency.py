@@ -231,6 +231,8 @@ def run(args: argparse.Namespace, base_url: str, receiver: Child, spool_dir: str
     per_round: dict[str, list[list[float]]] = {p: [] for p in PHASES}
     written: dict[str, list[tuple[int, int]]] = {p: [] for p in PHASES}  # (files, spans) per round
     settled: dict[str, list[float]] = {p: [] for p in PHASES}
+    # CPU of every thread but the application's during the timed calls: the work that competes for the GIL
+    background: dict[str, float] = {p: 0.0 for p in PHASES}
     wall = time.monotonic()
     for index in range(args.rounds):
         order = PHASES[index % len(PHASES) :] + PHASES[: index % len(PHASES)]
@@ -239,7 +241,9 @@ def run(args: argparse.Namespace, base_url: str, receiver: Child, spool_dir: str
         for phase in order:
             settled[phase].append(settle(phase))
             before = batches()
+            process, caller = time.process_time(), time.thread_time()
             times = [call() for _ in range(args.calls)]
+            background[phase] += (time.process_time() - process) - (time.thread_time() - caller)
             after = batches()
             new = {name: spans for name, spans in after.items() if name not in before}
             written[phase].append((len(new), sum(new.values())))
@@ -264,7 +268,9 @@ def run(args: argparse.Namespace, base_url: str, receiver: Child, spool_dir: str
     if unique != made or total != made:
         failures.append(f"the receiver has {unique} distinct spans ({total} in all) of the {made} made")
 
-    lines = report(args, latencies, per_round, written, settled, writers, made, total, unique, wall, failures)
+    lines = report(
+        args, latencies, per_round, written, background, settled, writers, made, total, unique, wall, failures
+    )
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.out is not None:
@@ -273,7 +279,9 @@ def run(args: argparse.Namespace, base_url: str, receiver: Child, spool_dir: str
     return 1 if failures else 0
 
 
-def report(args, latencies, per_round, written, settled, writers, made, total, unique, wall, failures):
+def report(
+    args, latencies, per_round, written, background, settled, writers, made, total, unique, wall, failures
+):
     def ms(seconds: float) -> str:
         return f"{seconds * 1000:.3f}"
 
@@ -293,8 +301,8 @@ def report(args, latencies, per_round, written, settled, writers, made, total, u
         "intervals from resampling whole rounds (paired).",
         "",
         "| phase | calls | p50 | p99 | p50 / up | p99 / up "
-        "| spool files (spans) written during the timed calls |",
-        "|---|---|---|---|---|---|---|",
+        "| other threads' CPU per call (µs) | spool files (spans) written during the timed calls |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for phase in PHASES:
         values = latencies[phase]
@@ -305,7 +313,7 @@ def report(args, latencies, per_round, written, settled, writers, made, total, u
         lines.append(
             f"| {phase} | {len(values)} | {ms(p50)} | {ms(p99)} "
             f"| {p50 / up50:.3f} ({low50:.2f}-{high50:.2f}) | {p99 / up99:.3f} ({low99:.2f}-{high99:.2f}) "
-            f"| {files} ({spans}) |"
+            f"| {background[phase] / len(values) * 1e6:.0f} | {files} ({spans}) |"
         )
     lines += [
         "",
