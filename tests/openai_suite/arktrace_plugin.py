@@ -4,8 +4,9 @@ Loaded with ``-p arktrace_plugin`` (this folder on ``PYTHONPATH``), so nothing i
 changes. Each process (the xdist controller and every worker) instruments when this module is
 imported, before the SDK's conftest runs, and counts what arktrace did: spans ended, per operation,
 and every record the ``arktrace`` logger emitted at WARNING or above (a fault reported by
-``report_fault``, or any other complaint; the stream-usage advice for unknown servers is expected). At the end of the session each process writes those
-counts as one JSON file into ``ARKTRACE_SUITE_COUNTS`` (a directory) for the driving script.
+``report_fault``, or any other complaint; the stream-usage advice for unknown servers is expected).
+At the end of the session each process writes those counts as one JSON file into
+``ARKTRACE_SUITE_COUNTS`` (a directory) for the driving script.
 """
 
 from __future__ import annotations
