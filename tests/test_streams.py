@@ -69,8 +69,11 @@ def test_time_to_first_token_includes_the_request(client, server, spans):
     server.chunk_interval = 0.01
     for _ in _stream(client):
         pass
-    ttft = spans.one().attributes["gen_ai.response.time_to_first_chunk"]
-    assert 0.15 <= ttft < 0.5
+    span = spans.one()
+    ttft = span.attributes["gen_ai.response.time_to_first_chunk"]
+    # At least the server's wait before answering; less than the whole call, measured in the same
+    # span (a bound in seconds would be missed on a loaded machine).
+    assert 0.15 <= ttft < (span.end_time - span.start_time) / 1e9
 
 
 def test_callers_stream_options_are_left_alone(client, server, spans):

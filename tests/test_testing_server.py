@@ -883,7 +883,7 @@ def test_latency_and_chunk_interval_are_real():
             assert more, "the server closed the connection before the last chunk"
             received += more
         total = time.perf_counter() - started
-    assert 0.05 <= ttfb < 0.5
+    assert ttfb >= 0.05  # the configured latency is waited before answering (never early)
     # The server waits between chunks, so the stream cannot end sooner (measured as a whole: a reader
     # descheduled on a loaded machine may receive the chunks in one burst, but never early).
     chunks = received.count(b"data: ")
