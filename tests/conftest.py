@@ -8,6 +8,8 @@ import os
 import httpx
 import openai
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -111,6 +113,18 @@ def spans(provider):
     arktrace.uninstrument()
     arktrace.instrument(tracer_provider=provider, stream_usage="always")
     yield Spans(exporter)
+    arktrace.uninstrument()
+
+
+@pytest.fixture
+def reader(provider, spans):
+    """Metrics as recorded: instruments again (after ``spans``, which does without a meter)."""
+    reader = InMemoryMetricReader()
+    arktrace.uninstrument()
+    arktrace.instrument(
+        tracer_provider=provider, meter_provider=MeterProvider(metric_readers=[reader]), stream_usage="always"
+    )
+    yield reader
     arktrace.uninstrument()
 
 

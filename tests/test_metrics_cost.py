@@ -6,8 +6,6 @@ import json
 
 import openai
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import arktrace
 from arktrace import ConfigError
@@ -17,17 +15,6 @@ from conftest import ENDPOINT
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
 SECONDS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKENS = tuple(float(4**i) for i in range(14))
-
-
-@pytest.fixture
-def reader(provider, spans):  # after `spans`, which instruments without a meter
-    reader = InMemoryMetricReader()
-    arktrace.uninstrument()
-    arktrace.instrument(
-        tracer_provider=provider, meter_provider=MeterProvider(metric_readers=[reader]), stream_usage="always"
-    )
-    yield reader
-    arktrace.uninstrument()
 
 
 def _points(reader):

@@ -8,11 +8,8 @@ import time
 
 import openai
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import StatusCode
 
-import arktrace
 from arktrace._call import Call
 from conftest import ENDPOINT
 
@@ -57,17 +54,6 @@ def test_a_streaming_response_records_what_it_sent(client, spans):
 # ------------------------------------------------------------------------------------------ double end
 
 RACERS = 8
-
-
-@pytest.fixture
-def reader(provider, spans):  # after `spans`, which instruments without a meter
-    reader = InMemoryMetricReader()
-    arktrace.uninstrument()
-    arktrace.instrument(
-        tracer_provider=provider, meter_provider=MeterProvider(metric_readers=[reader]), stream_usage="always"
-    )
-    yield reader
-    arktrace.uninstrument()
 
 
 def _durations(reader):
