@@ -29,13 +29,13 @@ def rewrite(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only report whether docs/settings.md is current")
+    parser.add_argument("--check", action="store_true", help="only report whether the reference is current")
     args = parser.parse_args(argv)
     current = REFERENCE.read_text(encoding="utf-8")
     wanted = rewrite(current)
     if args.check:
         if current != wanted:
-            print("docs/settings.md's settings reference is stale: run python scripts/gen_settings_reference.py")
+            print("docs/settings.md is stale: run python scripts/gen_settings_reference.py")
             return 1
         return 0
     if current != wanted:

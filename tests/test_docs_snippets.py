@@ -68,7 +68,8 @@ def _blocks(path: Path) -> list[Block]:
         end = i + 1
         while end < len(lines) and lines[end].strip() != "```":
             end += 1
-        code = "\n".join(line[len(indent) :] if line.startswith(indent) else line for line in lines[i + 1 : end])
+        body = lines[i + 1 : end]
+        code = "\n".join(line[len(indent) :] if line.startswith(indent) else line for line in body)
         before = i - 1
         while before >= 0 and not lines[before].strip():
             before -= 1
@@ -182,3 +183,44 @@ def test_a_misnamed_subcommand_is_noticed():
     fake = Block(ROOT / "README.md", 0, "bash", "arktrace chek --all", None)
     (match,) = COMMAND.finditer(fake.code)
     assert match.group(1) == "chek" and match.group(1) not in _subcommands()
+
+
+TEST_REFERENCE = re.compile(r"(test_[\w*]+\.py)?(?:::)?([\w*]*)")
+
+
+def _tests_named(path: Path) -> list[tuple[int, str, str]]:
+    """(line, file, function pattern) for every test the document names in backticks; ``::name`` and a
+    bare ``test_name`` belong to the file named last on the same line."""
+    named = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        current = None
+        for token in re.findall(r"`([^`]+)`", line):
+            if not token.startswith(("test_", "::")):
+                continue
+            match = TEST_REFERENCE.fullmatch(token)
+            if not match:
+                continue
+            file, function = match.groups()
+            current = file or current
+            named.append((number, current, function))
+    return named
+
+
+def test_tests_named_in_the_docs_exist():
+    import fnmatch
+
+    tests = ROOT / "tests"
+    functions: dict[str, set[str]] = {}
+    for file in tests.rglob("test_*.py"):
+        functions.setdefault(file.name, set()).update(
+            re.findall(r"^\s*(?:async )?def (test_\w+)", file.read_text(encoding="utf-8"), re.M)
+        )
+    checked = 0
+    for path in DOCUMENTS:
+        for line, file, function in _tests_named(path):
+            where = f"{path.relative_to(ROOT)}:{line}"
+            assert file in functions, f"{where}: no test file {file}"
+            if function:
+                assert fnmatch.filter(functions[file], function), f"{where}: no test {file}::{function}"
+            checked += 1
+    assert checked >= 40  # docs/guarantees.md names the tests behind each promise
