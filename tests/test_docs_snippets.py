@@ -224,3 +224,35 @@ def test_tests_named_in_the_docs_exist():
                 assert fnmatch.filter(functions[file], function), f"{where}: no test {file}::{function}"
             checked += 1
     assert checked >= 40  # docs/guarantees.md names the tests behind each promise
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's anchors for a document's headings."""
+    anchors = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"#+ (.*)", line)
+        if heading:
+            anchors.add(re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+def test_links_between_the_documents_resolve():
+    # the README's content moved to docs/: a link left pointing at a section that moved goes nowhere
+    broken = []
+    for path in [*DOCUMENTS, ROOT / "benchmarks" / "README.md"]:
+        in_code = False
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip().startswith("```"):
+                in_code = not in_code
+            if in_code:
+                continue
+            for target in re.findall(r"\]\(([^)\s]+)\)", line):
+                if target.startswith(("http://", "https://", "mailto:")):
+                    continue
+                file, _, anchor = target.partition("#")
+                resolved = (path.parent / file).resolve() if file else path
+                if not resolved.exists() or (
+                    anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved)
+                ):
+                    broken.append(f"{path.relative_to(ROOT)}:{number}: {target}")
+    assert broken == []
