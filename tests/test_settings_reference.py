@@ -1,4 +1,4 @@
-"""The settings registry (`arktrace._reference`) is held to the code, and the README to the registry."""
+"""The settings registry (`arktrace._reference`) is held to the code, and docs/settings.md to the registry."""
 
 from __future__ import annotations
 
@@ -172,8 +172,8 @@ def _generator():
     return module
 
 
-def test_the_readme_reference_is_what_the_script_writes():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_settings_reference_is_what_the_script_writes():
+    readme = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     generator = _generator()
     assert generator.rewrite(readme) == readme, "run: python scripts/gen_settings_reference.py"
     assert generator.main(["--check"]) == 0
@@ -185,9 +185,9 @@ def test_the_readme_reference_is_what_the_script_writes():
             assert f"`{option.keyword}`" in section
 
 
-def test_the_script_notices_a_stale_readme():
+def test_the_script_notices_a_stale_reference():
     generator = _generator()
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     stale = readme.replace(
         "| `ARKTRACE_MAX_VALUE_LENGTH` | `32000` |", "| `ARKTRACE_MAX_VALUE_LENGTH` | `1` |"
     )
