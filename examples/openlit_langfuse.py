@@ -10,8 +10,7 @@ become ``arktrace.init()``, which reads the guide's variables; ``arktrace check`
 
 The guide's ``tracer.start_as_current_span("Otel-Trace")`` is ``arktrace.trace("Otel-Trace")``, and
 ``format_trace_id(trace.get_current_span().get_span_context().trace_id)`` is
-``arktrace.current_trace_id()``: the id to link a Langfuse dataset item to. Which of OpenLIT's attribute
-names arktrace writes: docs/examples.md.
+``arktrace.current_trace_id()``: the id to link a Langfuse dataset item to.
 """
 
 import arktrace
