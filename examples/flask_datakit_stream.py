@@ -1,20 +1,20 @@
-"""A Flask app that streams Kimi-style answers, traced to Guance DataKit (spans and metrics).
+"""Seed 004, Guance DataKit's OpenLLMetry guide (a Flask app streaming Moonshot answers), with arktrace.
 
-DataKit receives OTLP under ``/otel`` on port 9529. Enable its opentelemetry input and list the attributes
-you want as tags in ``customer_tags`` (DataKit turns dots into underscores), for example::
+``Traceloop.init(app_name=...)`` becomes ``arktrace.init(service_name=...)``, OpenLLMetry's
+``@workflow(name="ask_workflow")`` becomes ``@arktrace.trace(name="ask_workflow")``, and
+``TRACELOOP_BASE_URL`` becomes ``ARKTRACE_DATAKIT_URL``:
 
-    [[inputs.opentelemetry]]
-      customer_tags = ["gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens",
-                       "gen_ai.usage.output_tokens", "llm.model_name", "openinference.span.kind"]
+    ARKTRACE_DATAKIT_URL=http://localhost:9529/otel
+    MOONSHOT_API_KEY=...
+    MOONSHOT_BASE_URL=https://api.moonshot.cn/v1          # optional: the guide's URL
 
-.env:
-
-    ARKTRACE_DATAKIT_URL=http://127.0.0.1:9529/otel
-    ARK_API_KEY=...                           # leave out to use the bundled local server
-    BYTEPLUS_ENDPOINT_ID=kimi-k2-250711
+DataKit keeps only the attributes listed in ``customer_tags``: the list for arktrace's names is in
+docs/backends.md. The guide's ``estimate_token_count`` posts to Moonshot's tokenizer endpoint before each
+question, which is no LLM call (and which the bundled server has not): here the model is chosen from the
+length of the messages instead.
 
 Needs Flask and its OpenTelemetry instrumentation (``pip install flask opentelemetry-instrumentation-flask``).
-Run ``python examples/flask_datakit_stream.py`` and ask::
+``python examples/flask_datakit_stream.py`` serves on port 5001; ask with::
 
     curl -N localhost:5001/ask -H 'content-type: application/json' \\
          -d '{"messages": [{"role": "user", "content": "Tell me about Moonshot AI"}]}'
@@ -22,64 +22,86 @@ Run ``python examples/flask_datakit_stream.py`` and ask::
 ``--self-test`` sends one request through Flask's test client and exits (no port is opened).
 """
 
-from __future__ import annotations
-
 import os
 import sys
-from contextlib import ExitStack
 
-import openai
-from _modelark import modelark_client
 from flask import Flask, Response, jsonify, request, stream_with_context
+from openai import OpenAI
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
 import arktrace
 
-arktrace.init(service_name="kimi-stream-flask", backends=["datakit"])
-
-resources = ExitStack()
-client, model = modelark_client(resources, os.environ.get("BYTEPLUS_ENDPOINT_ID", "kimi-k2-250711"))
 app = Flask(__name__)
-FlaskInstrumentor().instrument_app(app)  # a server span per request: the LLM span becomes its child
+# Use FlaskInstrumentor to automatically instrument the Flask application
+FlaskInstrumentor().instrument_app(app)
+
+arktrace.init(service_name="kimi_openllmetry_stream_flask")
+
+# Get the API Key from the environment variable
+api_key = os.getenv("MOONSHOT_API_KEY")
+if not api_key:
+    raise ValueError("Please set the MOONSHOT_API_KEY environment variable")
+
+client = OpenAI(
+    api_key=api_key,
+    base_url=os.getenv("MOONSHOT_BASE_URL", "https://api.moonshot.cn/v1"),
+)
 
 
-@app.post("/ask")
-def ask() -> Response:
-    data = request.get_json(silent=True) or {}
+def select_model(input_messages, max_tokens=1024) -> str:
+    """Select the model from the size of the messages (about 4 characters a token) and max_tokens."""
+    if not isinstance(max_tokens, int) or max_tokens <= 0:
+        raise ValueError("max_tokens must be a positive integer")
+    prompt_tokens = sum(len(str(m.get("content", ""))) for m in input_messages) // 4
+    total_tokens = prompt_tokens + max_tokens
+    if total_tokens <= 8 * 1024:
+        return "moonshot-v1-8k"
+    elif total_tokens <= 32 * 1024:
+        return "moonshot-v1-32k"
+    elif total_tokens <= 128 * 1024:
+        return "moonshot-v1-128k"
+    raise ValueError("Token count exceeds the limit")
+
+
+@app.route("/ask", methods=["POST"])
+@arktrace.trace(name="ask_workflow")
+def ask():
+    data = request.json
     messages = data.get("messages")
+    max_tokens = data.get("max_tokens", 2048)
+
     if not messages:
         return jsonify({"error": "The messages field cannot be empty"}), 400
+
     try:
-        stream = client.chat.completions.create(
+        model = select_model(messages, max_tokens)
+
+        completion = client.chat.completions.create(
             model=model,
             messages=messages,
-            max_tokens=int(data.get("max_tokens", 2048)),
+            max_tokens=max_tokens,
             temperature=0.3,
-            stream=True,
-            stream_options={"include_usage": True},  # token usage on the LLM span
+            stream=True,  # Enable streaming generation
         )
-    except openai.APIError as error:
-        return jsonify({"error": str(error)}), 502
 
-    def generate():
-        try:
-            for chunk in stream:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        finally:
-            stream.close()  # also when the client disconnects: ends the LLM span and the HTTP response
+        def generate():
+            for chunk in completion:
+                if not chunk.choices:  # the usage chunk at the end of the stream
+                    continue
+                delta = chunk.choices[0].delta
+                if delta.content:
+                    yield delta.content
 
-    return Response(stream_with_context(generate()), content_type="text/event-stream")
+        return Response(stream_with_context(generate()), content_type="text/event-stream")
+    except Exception as e:
+        return jsonify({"error": str(e)}), 500
 
 
 if __name__ == "__main__":
-    try:
-        if "--self-test" in sys.argv:
-            with app.test_client() as test:
-                answer = test.post("/ask", json={"messages": [{"role": "user", "content": "Hello, Kimi"}]})
-                print(answer.get_data(as_text=True))
-        else:
-            app.run(port=5001)
-    finally:
-        resources.close()
+    if "--self-test" in sys.argv:
+        with app.test_client() as test:
+            answer = test.post("/ask", json={"messages": [{"role": "user", "content": "Hello, Kimi"}]})
+            print(answer.get_data(as_text=True))
         arktrace.shutdown()
+    else:
+        app.run(port=5001)

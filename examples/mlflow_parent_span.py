@@ -1,42 +1,60 @@
-"""BytePlus ModelArk -> MLflow: the LLM call as a child of your own span, in an experiment chosen by name.
+"""Seed 002, MLflow's "Tracing BytePlus" guide, with arktrace.
 
-Start a tracking server (MLflow >= 3.6), e.g. ``mlflow server --port 5000``, and set in .env:
+``mlflow.openai.autolog()`` + ``mlflow.set_tracking_uri`` / ``set_experiment`` become ``arktrace.init()``
+with the variables MLflow itself reads; ``@mlflow.trace(span_type=SpanType.CHAIN)`` becomes
+``@arktrace.trace(kind="chain")``, and ``mlflow.update_current_trace(metadata={"mlflow.trace.session": ...,
+"mlflow.trace.user": ...})`` becomes ``arktrace.context(session_id=..., user_id=...)``:
 
-    MLFLOW_TRACKING_URI=http://localhost:5000
-    MLFLOW_EXPERIMENT_NAME=BytePlus          # looked up, and created if missing, when init() runs
-    BYTEPLUS_API_KEY=...                     # leave out to use the bundled local server
-    BYTEPLUS_ENDPOINT_ID=ep-xxxxxxxxxxxxxxxx-xxxxx
+    MLFLOW_TRACKING_URI=http://localhost:5000      # `mlflow server` (MLflow >= 3.6)
+    MLFLOW_EXPERIMENT_NAME=BytePlus                # looked up, and created if missing, by init()
+    BYTEPLUS_API_KEY=<your_byteplus_api_key>
+    BYTEPLUS_BASE_URL=https://ark.ap-southeast.bytepluses.com/api/v3/    # optional: the guide's URL
+    BYTEPLUS_ENDPOINT_ID=<your_byteplus_model>
 
-Open the BytePlus experiment's Traces tab: ``answer_question`` holds the LLM span (type LLM) with its
-inputs, outputs, model and token usage; session and user come from ``session.id`` and ``user.id``.
+The BytePlus experiment then holds two traces: the plain call, and ``answer_question`` (type CHAIN) with
+the LLM span inside, its session and user set.
 """
 
-from __future__ import annotations
+import os
 
-from contextlib import ExitStack
-
-from _modelark import modelark_client
-from opentelemetry import trace
+from openai import OpenAI
 
 import arktrace
 
-arktrace.init(service_name="byteplus-mlflow", backends=["mlflow"])
-tracer = trace.get_tracer("examples.mlflow")
+# Enable auto-tracing for OpenAI (works with BytePlus): exporters from MLFLOW_* in the environment / .env
+arktrace.init(service_name="byteplus-mlflow")
+
+# Initialize the OpenAI client with BytePlus API endpoint
+client = OpenAI(
+    base_url=os.environ.get("BYTEPLUS_BASE_URL", "https://ark.ap-southeast.bytepluses.com/api/v3/"),
+    api_key=os.environ["BYTEPLUS_API_KEY"],
+)
+model = os.environ["BYTEPLUS_ENDPOINT_ID"]
+
+response = client.chat.completions.create(
+    model=model,
+    messages=[
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "What is the capital of France?"},
+    ],
+)
+print(response.choices[0].message.content)
 
 
-def answer_question(client, model: str, question: str) -> str:
-    # The parent span: MLflow shows it as the trace's root, with the LLM span inside.
-    with tracer.start_as_current_span("answer_question") as span:
-        span.set_attribute("session.id", "session-12345")
-        span.set_attribute("user.id", "user-a")
+# Combine with manual tracing: a parent span for the BytePlus call
+@arktrace.trace(kind="chain")
+def answer_question(question: str):
+    messages = [{"role": "user", "content": question}]
+    # Attach session/user to the trace (MLflow: the trace's session and user)
+    with arktrace.context(session_id="session-12345", user_id="user-a"):
         response = client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": question}]
+            model=model,
+            messages=messages,
         )
-        return response.choices[0].message.content
+    return response.choices[0].message.content
 
 
-with ExitStack() as stack:
-    client, model = modelark_client(stack)
-    print(answer_question(client, model, "What is the capital of France?"))
+answer = answer_question("What is the capital of France?")
+print(answer)
 
 arktrace.shutdown()
