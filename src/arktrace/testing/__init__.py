@@ -33,8 +33,14 @@ Magic models, for errors:
 
 from __future__ import annotations
 
-from ._scripts import DEFAULT_ENDPOINTS, REASONING_PREFIXES, USAGE_STYLES, count_tokens, is_reasoning_model
 from ._server import ModelArkServer, RecordedRequest
+from .scripts._common import (
+    DEFAULT_ENDPOINTS,
+    REASONING_PREFIXES,
+    USAGE_STYLES,
+    count_tokens,
+    is_reasoning_model,
+)
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
