@@ -17,6 +17,10 @@ SURFACES = (
     "responses",
     "embeddings",
     "context",
+    "images",
+    "video_tasks",
+    "bot_chat",
+    "tokenization",
 )
 
 

@@ -69,7 +69,7 @@ TOOL_FRAGMENT_CHARS = 8
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = f"[{_CJK}]|[^\\W{_CJK}]+|[^\\w\\s]"
-_TOKEN_RE = re.compile(_TOKEN)
+TOKEN_RE = re.compile(_TOKEN)
 _PIECE_RE = re.compile(f"\\s*(?:{_TOKEN})")
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -79,7 +79,7 @@ dumps = _ENCODER.encode
 def count_tokens(text: str) -> int:
     """The server's tokenizer: a run of letters, digits and underscores is one token, and so is
     every other non-space character (punctuation, each CJK character)."""
-    return len(_TOKEN_RE.findall(text))
+    return len(TOKEN_RE.findall(text))
 
 
 def split_tokens(text: str) -> list[str]:
