@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import inspect
 import json
 import os
 
@@ -90,6 +91,10 @@ def test_a_path_asked_with_the_wrong_method_is_an_unknown_action(server):
 # images
 
 
+def openai_streams_images(client) -> bool:
+    return "stream" in inspect.signature(client.images.generate).parameters  # not in openai 1.40
+
+
 def test_openai_images_generate_gets_modelark_shape(client, server):
     raw = client.images.with_raw_response.generate(model=IMAGE_EP, prompt="a cat", size="1024x1024")
     body = raw.http_response.json()
@@ -102,6 +107,8 @@ def test_openai_images_generate_gets_modelark_shape(client, server):
 
 
 async def test_openai_images_stream_async(aclient):
+    if not openai_streams_images(aclient):
+        pytest.skip("this openai cannot stream images.generate")
     stream = await aclient.images.generate(model="seedream-4-0-250828", prompt="two cats", n=2, stream=True)
     kinds = [event.type async for event in stream]
     assert kinds == ["image_generation.partial_succeeded"] * 2 + ["image_generation.completed"]
@@ -162,8 +169,9 @@ def test_the_sdks_raise_at_a_failed_image(ark, client):
         ):
             got.append(event.type)
     assert got == ["image_generation.partial_succeeded"] and "ArkAPIError" in type(raised.value).__name__
-    with pytest.raises(openai.APIError):
-        list(client.images.generate(model="ep-error-content", prompt="cats", stream=True, n=2))
+    if openai_streams_images(client):
+        with pytest.raises(openai.APIError):
+            list(client.images.generate(model="ep-error-content", prompt="cats", stream=True, n=2))
 
 
 def test_image_errors(client, server):
