@@ -366,8 +366,11 @@ class ModelArkServer:
 
 def _match(method: str, path: str) -> tuple[s.Route, dict[str, str]] | None:
     """The route for ``method path`` and the values of its ``{name}`` segments."""
+    route = _EXACT.get((method, path))
+    if route is not None:
+        return route, {}
     parts = path.split("/")
-    for route, template in _ROUTES:
+    for route, template in _TEMPLATED:
         if route.method != method or len(template) != len(parts):
             continue
         params = {}
@@ -383,7 +386,8 @@ def _match(method: str, path: str) -> tuple[s.Route, dict[str, str]] | None:
     return None
 
 
-_ROUTES = tuple((route, (_PREFIX + route.path).split("/")) for route in scripts.routes())
+_EXACT = {(r.method, _PREFIX + r.path): r for r in scripts.routes() if "{" not in r.path}
+_TEMPLATED = tuple((r, (_PREFIX + r.path).split("/")) for r in scripts.routes() if "{" in r.path)
 
 
 def _read_body(h: BaseHTTPRequestHandler) -> bytes:
