@@ -80,7 +80,7 @@ def plan_chat(body: dict[str, Any], model: str, reply: Reply, cached_tokens: int
 
 
 # ---------------------------------------------------------------------------------------------
-# chat completions
+# the wire: a completion, or its chunks
 
 
 def chat_completion(answer: Answer, rid: str, created: int, model: str, style: str) -> dict[str, Any]:

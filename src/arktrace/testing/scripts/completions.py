@@ -53,7 +53,7 @@ def plan_completion(body: dict[str, Any], reply: Reply, cached_tokens: int) -> A
 
 
 # ---------------------------------------------------------------------------------------------
-# legacy completions
+# the wire: a completion, or its chunks
 
 
 def completion(answer: Answer, rid: str, created: int, model: str, style: str) -> dict[str, Any]:

@@ -10,9 +10,6 @@ from typing import Any
 from ._common import Answer, Call, Reply, Route, invalid, prompt_tokens_of_messages, usage
 from .chat import plan_chat, respond
 
-# ---------------------------------------------------------------------------------------------
-# context cache (``/context/create``, ``/context/chat/completions``)
-
 
 @dataclass
 class ContextCache:

@@ -21,9 +21,6 @@ from ._common import (
     opt_int,
 )
 
-# ---------------------------------------------------------------------------------------------
-# embeddings
-
 
 def _vector(seed: str, dims: int) -> bytes:
     """A deterministic unit vector for ``seed``, packed as little-endian float32."""

@@ -32,9 +32,6 @@ from ._common import (
     typed_event,
 )
 
-# ---------------------------------------------------------------------------------------------
-# the Responses API
-
 # Built-in tools the server runs itself before answering; OpenAI and ModelArk name web search alike.
 WEB_SEARCH_TOOLS = ("web_search", "web_search_preview")
 
