@@ -56,7 +56,7 @@ def server():
         yield srv
 
 
-_TUNABLES = ("api_key", "latency", "chunk_interval", "usage_style", "cached_tokens", "reply")
+_TUNABLES = ("api_key", "latency", "chunk_interval", "usage_style", "cached_tokens", "reply", "task_polls")
 
 
 @pytest.fixture(autouse=True)

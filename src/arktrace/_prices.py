@@ -7,6 +7,10 @@ replace or extend it with ``instrument(prices=...)`` / ``init(prices=...)`` or a
 A model is looked up by the *response* model (what served the call: an ``ep-…`` request still
 prices right), by longest matching prefix, so ``seed-1-6-flash-250715`` finds ``seed-1-6-flash``
 and not ``seed-1-6``. Unknown model, or no usage: no cost at all, never 0.
+
+A model is priced per token (``{"input": …, "output": …}``, USD per 1M tokens; Seedance video tasks
+bill their ``completion_tokens`` this way) or per image (``{"per_image": …}``, USD per generated image:
+Seedream). Extra keys in an entry (``source``, ``as_of``) are notes for the reader.
 """
 
 from __future__ import annotations
@@ -30,12 +34,43 @@ class Tier(NamedTuple):
 
 
 class PriceTable:
-    def __init__(self, models: dict[str, tuple[Tier, ...]], endpoints: dict[str, str], label: str) -> None:
+    def __init__(
+        self,
+        models: dict[str, tuple[Tier, ...]],
+        endpoints: dict[str, str],
+        label: str,
+        images: dict[str, float] | None = None,
+    ) -> None:
         self.models = models
+        self.images = images or {}
+        """USD per generated image, by model prefix (models priced per image, not per token)."""
         self.endpoints = endpoints
         self.label = label
         """Where the prices come from, written on every priced span (``arktrace.cost.price_table``)."""
         self._found: dict[str, tuple[Tier, ...] | None] = {}
+        self._found_images: dict[str, float | None] = {}
+
+    def image_price(self, response_model: str | None, request_model: str | None) -> float | None:
+        """USD per image of the model that served the call, or None when it is not priced per image."""
+        model = response_model or self.endpoints.get(request_model or "") or request_model
+        if not model:
+            return None
+        try:
+            return self._found_images[model]
+        except KeyError:
+            pass
+        best = _longest_prefix(model, self.images)
+        price = self._found_images[model] = self.images[best] if best is not None else None
+        return price
+
+    def image_cost(
+        self, response_model: str | None, request_model: str | None, images: int | None
+    ) -> float | None:
+        """USD for ``images`` generated images, or None when the call cannot be priced."""
+        if images is None:
+            return None
+        price = self.image_price(response_model, request_model)
+        return None if price is None else price * images
 
     def tiers_for(self, response_model: str | None, request_model: str | None) -> tuple[Tier, ...] | None:
         model = response_model or self.endpoints.get(request_model or "") or request_model
@@ -45,10 +80,7 @@ class PriceTable:
             return self._found[model]  # an app uses a handful of models: remember each look-up
         except KeyError:
             pass
-        best = None
-        for prefix in self.models:
-            if model.startswith(prefix) and (best is None or len(prefix) > len(best)):
-                best = prefix
+        best = _longest_prefix(model, self.models)
         tiers = self._found[model] = self.models[best] if best is not None else None
         return tiers
 
@@ -74,6 +106,42 @@ class PriceTable:
         return prompt_cost, tier.output * completion / PER_TOKENS
 
 
+def _longest_prefix(model: str, prefixes: Mapping[str, Any]) -> str | None:
+    best = None
+    for prefix in prefixes:
+        if model.startswith(prefix) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return best
+
+
+def _per_image(source: str, model: str, raw: Any) -> float | None:
+    """The price of a per-image entry (``{"per_image": <USD>}``); None for a per-token entry."""
+    if not isinstance(raw, Mapping) or "per_image" not in raw:
+        return None
+    try:
+        price = float(raw["per_image"])
+    except (TypeError, ValueError):
+        price = -1.0
+    if not price >= 0:
+        raise ConfigError(
+            f'{source}: price of {model!r} is not usable: expected {{"per_image": <USD per image>}}'
+        )
+    return price
+
+
+def _add(
+    models: dict[str, tuple[Tier, ...]], images: dict[str, float], source: str, model: str, raw: Any
+) -> None:
+    """One entry of a price file, per image or per token (replacing an earlier entry of either kind)."""
+    price = _per_image(source, model, raw)
+    if price is not None:
+        images[model] = price
+        models.pop(model, None)
+    else:
+        models[model] = _tiers(source, model, raw)
+        images.pop(model, None)
+
+
 def _tiers(source: str, model: str, raw: Any) -> tuple[Tier, ...]:
     items = raw if isinstance(raw, list) else [raw]
     tiers = []
@@ -92,7 +160,7 @@ def _tiers(source: str, model: str, raw: Any) -> tuple[Tier, ...]:
             raise ConfigError(
                 f"{source}: price of {model!r} is not usable: expected "
                 '{"input": <USD per 1M>, "output": <USD per 1M>, "cache_hit": <optional>, '
-                '"max_prompt_tokens": <optional>} or a list of those'
+                '"max_prompt_tokens": <optional>} or a list of those, or {"per_image": <USD per image>}'
             ) from None
     return tuple(sorted(tiers, key=lambda t: t.max_prompt_tokens or float("inf")))
 
@@ -112,7 +180,10 @@ def load_prices(
     """
     env = os.environ if env is None else env
     base = _builtin()
-    models = {m: _tiers("built-in price table", m, p) for m, p in base["models"].items()}
+    models: dict[str, tuple[Tier, ...]] = {}
+    images: dict[str, float] = {}
+    for model, price in base["models"].items():
+        _add(models, images, "built-in price table", model, price)
     endpoints = dict(base.get("endpoints", {}))
     label = f"arktrace built-in ({base.get('as_of', 'undated')})"
     overrides: list[tuple[str, Any]] = []
@@ -128,11 +199,11 @@ def load_prices(
             raise ConfigError(f'{source}: expected a JSON object with "models" and/or "endpoints"')
         model_prices = data.get("models") if "models" in data or "endpoints" in data else data
         for model, price in (model_prices or {}).items():
-            models[str(model)] = _tiers(source, str(model), price)
+            _add(models, images, source, str(model), price)
         for endpoint, model in (data.get("endpoints") or {}).items():
             endpoints[str(endpoint)] = str(model)
         label = f"{label} + {source.split('=')[0]}"
-    return PriceTable(models=models, endpoints=endpoints, label=label)
+    return PriceTable(models=models, endpoints=endpoints, label=label, images=images)
 
 
 def _read_file(name: str, path: str) -> Any:

@@ -7,8 +7,8 @@ import signal
 import sys
 import threading
 
-from ._scripts import USAGE_STYLES
 from ._server import ModelArkServer
+from .scripts._common import USAGE_STYLES
 
 
 def main(argv: list[str] | None = None) -> int:

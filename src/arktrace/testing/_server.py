@@ -10,14 +10,16 @@ import sys
 import threading
 import time
 import traceback
+import urllib.parse
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from .._endpoint import accept_stream_usage
-from . import _scripts as s
+from . import scripts
+from .scripts import _common as s
 
 # Socket errors in a handler mean the client went away (or the server is stopping): stay quiet.
 _QUIET_ERRORS = (OSError,)
@@ -35,26 +37,6 @@ class RecordedRequest:
     raw: bytes
 
 
-def _chat_stream_error(err: s.ArkError, rid: str, sent: int) -> bytes:
-    return ("data: " + s.error_json(err, rid) + "\n\n").encode()
-
-
-class _Stream:
-    __slots__ = ("done", "events", "fail", "fail_after")
-
-    def __init__(
-        self,
-        events: Iterator[bytes],
-        fail_after: int | None,
-        done: bytes = b"data: [DONE]\n\n",
-        fail: Callable[[s.ArkError, str, int], bytes] = _chat_stream_error,
-    ) -> None:
-        self.events = events
-        self.fail_after = fail_after
-        self.done = done  # what ends a stream that ran to its end (empty: nothing)
-        self.fail = fail  # the event that ends a stream failing midway
-
-
 @dataclass(frozen=True)
 class _Scripted:
     status: int
@@ -64,7 +46,8 @@ class _Scripted:
 
 class ModelArkServer:
     """A local server that speaks ModelArk's ``/api/v3`` wire format (chat and legacy completions,
-    streamed or not, the Responses API, embeddings, multimodal embeddings and ModelArk error bodies).
+    streamed or not, the Responses API, embeddings, multimodal embeddings, Seedream image generation,
+    Seedance video tasks, bot chat, tokenization and ModelArk error bodies).
 
     Use it as a context manager or call ``start()``/``stop()``; point an OpenAI client at
     ``base_url``. ``api_key``, ``latency``, ``chunk_interval``, ``usage_style``, ``cached_tokens``
@@ -72,6 +55,9 @@ class ModelArkServer:
 
     ``reply`` is the assistant's text: a string, a function of the request body returning a
     string, or None for the default echo of the last user message.
+
+    ``task_polls`` is ``(queued, running)``: how many ``GET`` s of a video task answer ``queued``, then
+    ``running``, before it ends ``succeeded`` (or ``failed``). ``(0, 0)``: done at the first ``GET``.
     """
 
     def __init__(
@@ -86,6 +72,7 @@ class ModelArkServer:
         usage_style: str = "modelark",
         cached_tokens: int = 0,
         reply: s.Reply = None,
+        task_polls: tuple[int, int] = (1, 1),
     ) -> None:
         if usage_style not in s.USAGE_STYLES:
             styles = ", ".join(s.USAGE_STYLES)
@@ -97,6 +84,7 @@ class ModelArkServer:
         self.usage_style = usage_style
         self.cached_tokens = cached_tokens
         self.reply = reply
+        self.task_polls = task_polls
         self.models: dict[str, str] = dict(s.DEFAULT_ENDPOINTS)
         self.models.update(endpoints or {})
         self.requests: list[RecordedRequest] = []
@@ -105,7 +93,8 @@ class ModelArkServer:
         self._lock = threading.Lock()
         self._faults: deque[tuple[int, str | None]] = deque()
         self._midstream: deque[int] = deque()
-        self._contexts: dict[str, s.ContextCache] = {}
+        self._contexts: dict[str, Any] = {}  # context id -> what /context/create stored
+        self._tasks: dict[str, Any] = {}  # video task id -> the task (scripts/video_tasks.py)
         self._scripted: deque[_Scripted] = deque()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -273,7 +262,7 @@ class ModelArkServer:
             return
 
         self._sleep_latency()
-        if isinstance(result, _Stream):
+        if isinstance(result, s.EventStream):
             self._send_stream(h, result, rid, extra)
         else:
             _send(h, 200, s.dumps(result).encode(), extra)
@@ -285,98 +274,50 @@ class ModelArkServer:
     def _route(self, h: _Handler, body: Any, bad_json: bool, headers: dict[str, str], rid: str) -> Any:
         if self.api_key is not None and headers.get("authorization") != "Bearer " + self.api_key:
             raise s.make_error(401)
-        path = h.path.split("?", 1)[0].rstrip("/")
-        kind = _ROUTES.get(path) if h.command == "POST" else None
-        if kind is None:
+        path, _, query = h.path.partition("?")
+        found = _match(h.command, path.rstrip("/"))
+        if found is None:
             raise s.make_error(404, "InvalidAction", action=h.path)
-        if bad_json or not isinstance(body, dict):
-            raise s.invalid("The request body is not a valid JSON object.")
-        s.require(body, "model")
-        requested = body["model"]
-        if not isinstance(requested, str):
-            raise s.invalid("The parameter model specified in the request is not valid.")
-        s.require(body, *_REQUIRED[kind])
-        model, fail_after = self._resolve(requested)
-        created = int(time.time())
-        style = self.usage_style
+        route, params = found
+        requested = None
+        model, fail_after = "", None
+        if route.json:
+            if bad_json or not isinstance(body, dict):
+                raise s.invalid("The request body is not a valid JSON object.")
+            s.require(body, "model")
+            requested = body["model"]
+            if not isinstance(requested, str):
+                raise s.invalid("The parameter model specified in the request is not valid.")
+            s.require(body, *route.required)
+            model, fail_after = self._resolve(requested, route.default_model)
+        call = s.Call(
+            self,
+            h.command,
+            path,
+            params,
+            urllib.parse.parse_qs(query, keep_blank_values=True),
+            body if route.json else None,
+            requested,
+            model,
+            fail_after,
+            rid,
+            int(time.time()),
+        )
+        return route.handler(call)
 
-        if kind == "embeddings":
-            return s.embeddings(body, rid, created, model)
-        if kind == "multimodal":
-            return s.multimodal_embeddings(body, rid, created, model)
-        if kind == "responses":
-            answer = s.plan_response(body, model, self.reply, self.cached_tokens)
-            if not body.get("stream"):
-                if fail_after is not None:
-                    raise s.make_error(500)
-                return s.response_object(answer, body, rid, created, model)
-            if fail_after is None:
-                with self._lock:
-                    fail_after = self._midstream.popleft() if self._midstream else None
-            events = s.response_stream(answer, body, rid, created, model)
-            return _Stream(events, fail_after, b"", s.response_error_event)
-        if kind == "context_create":
-            return self._create_context(body)
-        if kind == "batch_chat" and body.get("stream"):
-            raise s.invalid("Batch chat completions cannot be streamed.")
-        if kind == "context_chat":
-            answer = self._context_chat(body, model)
-            kind = "chat"
-        elif kind in ("chat", "batch_chat"):
-            kind = "chat"
-            answer = s.plan_chat(body, model, self.reply, self.cached_tokens)
-        else:
-            answer = s.plan_completion(body, self.reply, self.cached_tokens)
-
-        if not body.get("stream"):
-            if fail_after is not None:  # the magic mid-stream model, asked without streaming
-                raise s.make_error(500)
-            if kind == "chat":
-                return s.chat_completion(answer, rid, created, model, style)
-            return s.completion(answer, rid, created, model, style)
-
-        options = body.get("stream_options")
-        options = options if isinstance(options, dict) else {}
-        include_usage = bool(options.get("include_usage"))
-        chunk_usage = bool(options.get("chunk_include_usage"))
-        build = s.chat_stream if kind == "chat" else s.completion_stream
-        events = build(answer, rid, created, model, style, include_usage, chunk_usage)
-        if fail_after is None:
-            with self._lock:
-                fail_after = self._midstream.popleft() if self._midstream else None
-        return _Stream(events, fail_after)
-
-    def _create_context(self, body: dict[str, Any]) -> dict[str, Any]:
-        messages = body["messages"]
-        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-            raise s.invalid("The parameter messages specified in the request is not valid.")
-        mode = body.get("mode") or "session"
-        if mode not in ("session", "common_prefix"):
-            raise s.invalid("The parameter mode specified in the request is not valid.")
-        context_id = s.new_context_id()
+    def _take_midstream(self) -> int | None:
         with self._lock:
-            self._contexts[context_id] = s.ContextCache(body["model"], mode, list(messages))
-        return s.context_created(context_id, body, s.prompt_tokens_of_messages(messages))
-
-    def _context_chat(self, body: dict[str, Any], model: str) -> s.Answer:
-        with self._lock:
-            context = self._contexts.get(str(body["context_id"]))
-        if context is None:
-            raise s.invalid("The parameter context_id specified in the request is not valid.")
-        answer, turn = s.plan_context_chat(body, context, model, self.reply)
-        if context.mode == "session":
-            with self._lock:
-                context.messages.extend(turn)
-        return answer
+            return self._midstream.popleft() if self._midstream else None
 
     def _send_scripted(self, h: _Handler, scripted: _Scripted, extra: str) -> None:
         if isinstance(scripted.payload, bytes):
             _send(h, scripted.status, scripted.payload, extra)
             return
         events = iter([b"data: " + e + b"\n\n" for e in scripted.payload])
-        self._send_stream(h, _Stream(events, None, b"data: [DONE]\n\n" if scripted.done else b""), "", extra)
+        stream = s.EventStream(events, None, b"data: [DONE]\n\n" if scripted.done else b"")
+        self._send_stream(h, stream, "", extra)
 
-    def _resolve(self, requested: str) -> tuple[str, int | None]:
+    def _resolve(self, requested: str, default: str) -> tuple[str, int | None]:
         model = self.models.get(requested)
         if model is not None:
             return model, None
@@ -388,9 +329,9 @@ class ModelArkServer:
         # Any other name is served, so code written for another provider (gpt-4o, moonshot-v1-8k) runs
         # unchanged; an unknown endpoint id is served by the default endpoint's model, as ModelArk answers
         # with the model behind the endpoint. A missing model is asked for with ep-error-404.
-        return (s.DEFAULT_SERVED_MODEL if requested.startswith("ep-") else requested), None
+        return (default if requested.startswith("ep-") else requested), None
 
-    def _send_stream(self, h: _Handler, stream: _Stream, rid: str, extra: str) -> None:
+    def _send_stream(self, h: _Handler, stream: s.EventStream, rid: str, extra: str) -> None:
         chunked = h.request_version != "HTTP/1.0"
         if chunked:
             extra = "Transfer-Encoding: chunked\r\n" + extra
@@ -423,29 +364,30 @@ class ModelArkServer:
             write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(last), last) if chunked else last)
 
 
-_ROUTES = {
-    _PREFIX + "/chat/completions": "chat",
-    _PREFIX + "/completions": "completions",
-    _PREFIX + "/embeddings": "embeddings",
-    _PREFIX + "/embeddings/multimodal": "multimodal",
-    # the Ark runtime SDKs' other calls
-    _PREFIX + "/batch/chat/completions": "batch_chat",
-    _PREFIX + "/batch/embeddings": "embeddings",
-    _PREFIX + "/batch/embeddings/multimodal": "multimodal",
-    _PREFIX + "/context/create": "context_create",
-    _PREFIX + "/context/chat/completions": "context_chat",
-    _PREFIX + "/responses": "responses",
-}
-_REQUIRED = {
-    "chat": ("messages",),
-    "completions": ("prompt",),
-    "embeddings": ("input",),
-    "multimodal": ("input",),
-    "batch_chat": ("messages",),
-    "context_create": ("messages",),
-    "context_chat": ("context_id", "messages"),
-    "responses": ("input",),
-}
+def _match(method: str, path: str) -> tuple[s.Route, dict[str, str]] | None:
+    """The route for ``method path`` and the values of its ``{name}`` segments."""
+    route = _EXACT.get((method, path))
+    if route is not None:
+        return route, {}
+    parts = path.split("/")
+    for route, template in _TEMPLATED:
+        if route.method != method or len(template) != len(parts):
+            continue
+        params = {}
+        for want, got in zip(template, parts):
+            if want.startswith("{"):
+                if not got:
+                    break
+                params[want[1:-1]] = urllib.parse.unquote(got)
+            elif want != got:
+                break
+        else:
+            return route, params
+    return None
+
+
+_EXACT = {(r.method, _PREFIX + r.path): r for r in scripts.routes() if "{" not in r.path}
+_TEMPLATED = tuple((r, (_PREFIX + r.path).split("/")) for r in scripts.routes() if "{" in r.path)
 
 
 def _read_body(h: BaseHTTPRequestHandler) -> bytes:
