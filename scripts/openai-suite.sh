@@ -55,6 +55,11 @@ selection=(
   tests/lib/test_embeddings.py tests/lib/test_azure.py tests/lib/test_old_api.py tests/lib/test_pydantic.py
   tests/lib/test_audio.py tests/test_client.py tests/test_streaming.py tests/test_response.py
   tests/test_legacy_response.py tests/test_models.py tests/test_transform.py
+  # The helpers built on the patched methods, and the request paths the client request() hook reads:
+  tests/lib/test_responses_tool_runner.py tests/lib/test_runner_server_tools.py
+  tests/lib/test_decisions_tool_runner.py tests/lib/test_responses_input_file_history.py
+  tests/lib/test_azure_deployment_path.py tests/lib/test_azure_redirects.py
+  tests/lib/test_audio_response_format.py tests/test_debug_logging.py
 )
 [ -n "${OPENAI_SUITE_TESTS:-}" ] && read -r -a selection <<<"$OPENAI_SUITE_TESTS"
 
