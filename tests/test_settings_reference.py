@@ -12,12 +12,12 @@ import pytest
 
 import arktrace
 from arktrace import _setup
-from arktrace._backends import PRESETS, resolve_backends
 from arktrace._errors import ConfigError
 from arktrace._prices import load_prices
 from arktrace._reference import BACKEND_VARIABLES, OPTIONS, help_text, markdown
 from arktrace._settings import Settings, load_settings
 from arktrace._spool import read_settings as read_spool_settings
+from arktrace.backends import PRESETS, resolve_backends
 from otlp_receiver import clean_env_fixture, free_port  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

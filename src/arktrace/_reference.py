@@ -12,6 +12,8 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .backends import PRESETS
+
 __all__ = ["BACKEND_VARIABLES", "NOT_MISSPELLINGS", "OPTIONS", "Option", "help_text", "markdown"]
 
 
@@ -170,38 +172,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
-# Variables read by the backend presets in ``_backends.py`` (grouped there by backend): default, meaning.
+# Every variable a backend module reads: name -> (default, meaning), as each module describes its own.
 BACKEND_VARIABLES: dict[str, tuple[str, str]] = {
-    "OPENOBSERVE_AUTH_TOKEN": ("unset", "Full Authorization value, scheme included (`Basic …`)."),
-    "OPENOBSERVE_URL": ("http://localhost:5080", "Base URL, without `/api/…`."),
-    "OPENOBSERVE_ORG": ("default", "Organisation id."),
-    "OPENOBSERVE_TRACES_STREAM_NAME": ("default", "Traces stream; metrics get one stream per metric."),
-    "OPENOBSERVE_TIMEOUT": ("10", "Export timeout in seconds."),
-    "OPENOBSERVE_ENABLED": ("true", "false: do not pick OpenObserve although its token is set."),
-    "LANGFUSE_PUBLIC_KEY": ("unset", "Public half of the project key pair (`pk-lf-…`)."),
-    "LANGFUSE_SECRET_KEY": ("unset", "Secret half of the project key pair (`sk-lf-…`)."),
-    "LANGFUSE_BASE_URL": ("https://cloud.langfuse.com", "Region or self-hosted URL."),
-    "LANGFUSE_HOST": ("unset", "Older name of `LANGFUSE_BASE_URL`."),
-    "MLFLOW_TRACKING_URI": ("unset", "Tracking server (http or https, MLflow >= 3.6)."),
-    "MLFLOW_EXPERIMENT_ID": ("0", "Experiment that receives the traces."),
-    "MLFLOW_EXPERIMENT_NAME": ("unset", "Experiment by name, looked up or created when `init()` runs."),
-    "MLFLOW_TRACKING_TOKEN": ("unset", "Bearer token of a server with authentication."),
-    "MLFLOW_TRACKING_USERNAME": ("unset", "User of a server with basic authentication."),
-    "MLFLOW_TRACKING_PASSWORD": ("unset", "Password of a server with basic authentication."),
-    "PHOENIX_COLLECTOR_ENDPOINT": ("http://localhost:6006", "Phoenix base URL."),
-    "PHOENIX_API_KEY": ("unset", "API key of a Phoenix with authentication."),
-    "PHOENIX_PROJECT_NAME": ("default", "Project that receives the traces."),
-    "ARKTRACE_DATAKIT_URL": ("http://127.0.0.1:9529/otel", "Guance DataKit's OTLP base URL."),
-    "OTEL_EXPORTER_OTLP_ENDPOINT": ("http://localhost:4318", "Base URL (`/v1/traces` appended)."),
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ("unset", "Full traces URL, used as it is."),
-    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": ("unset", "Full metrics URL, used as it is."),
-    "OTEL_EXPORTER_OTLP_HEADERS": ("none", "Headers `k=v,k2=v2`, sent to this endpoint only."),
-    "OTEL_EXPORTER_OTLP_TRACES_HEADERS": ("none", "Headers for traces, instead of the above."),
-    "OTEL_EXPORTER_OTLP_METRICS_HEADERS": ("none", "Headers for metrics, instead of the above."),
-    "OTEL_EXPORTER_OTLP_TIMEOUT": ("10", "Export timeout in seconds."),
-    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": ("10", "Traces export timeout, instead of the above."),
-    "OTEL_EXPORTER_OTLP_PROTOCOL": ("http/protobuf", "Only http/protobuf is accepted."),
-    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": ("http/protobuf", "Same, for traces only."),
+    name: described for preset in PRESETS.values() for name, described in preset.variables.items()
 }
 
 
@@ -238,11 +211,8 @@ def _value(default: str) -> str:
 
 
 def _backend_rows() -> Iterator[tuple[str, str, str, str]]:
-    from ._backends import PRESETS
-
     for preset in PRESETS.values():
-        for name in preset.env_vars:
-            default, meaning = BACKEND_VARIABLES[name]
+        for name, (default, meaning) in preset.variables.items():
             if name in preset.detect_vars:
                 meaning += " Setting it selects this backend."
             yield preset.title, name, default, meaning
