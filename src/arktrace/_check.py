@@ -36,6 +36,7 @@ from arktrace.backends import (
     metrics_dropped,
     prepare,
     resolve_backends,
+    selection_hint,
     shown_headers,
     unknown_variables,
 )
@@ -278,9 +279,7 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             print(f"arktrace check: {line}", file=out)
         print(
             "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
-            "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
-            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); `arktrace check --example-env` prints "
-            "every variable with a comment",
+            f"({selection_hint()}); `arktrace check --example-env` prints every variable with a comment",
             file=out,
         )
         return 1

@@ -18,21 +18,26 @@ stripped, and an empty value counts as unset (``KEY=`` lines in .env files are c
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import SplitResult, urlsplit
 
 from ._errors import ConfigError
 from ._redact import display_url
 
 __all__ = [
+    "OPTIONS",
+    "Option",
     "env_flag",
     "env_value",
+    "keywords",
     "parse_bool",
     "parse_choice",
     "parse_http_url",
     "parse_int",
     "parse_seconds",
+    "passed_on",
 ]
 
 TRUE = frozenset({"1", "true", "yes", "on"})
@@ -58,7 +63,9 @@ def parse_bool(name: str, raw: str) -> bool:
         return True
     if value in FALSE:
         return False
-    raise ConfigError(name, repr(raw), "true or false (or 1/0, yes/no, on/off)")
+    raise ConfigError(
+        f"{name}={raw!r} is not usable: expected true or false (true/false, 1/0, yes/no, on/off)"
+    )
 
 
 def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -98,6 +105,8 @@ def parse_choice(
     if value in choices:
         return value
     expected = ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1 else choices[0]
+    import difflib  # only on this error path: `import arktrace` stays light
+
     close = difflib.get_close_matches(value, list(choices), 1)
     hint = f" (did you mean {close[0]}?)" if close else ""
     raise ConfigError(f"{name}={raw!r} is not usable: expected {expected}{hint}")
@@ -123,3 +132,322 @@ def parse_http_url(name: str, value: str, example: str) -> SplitResult:
     except ValueError:
         raise ConfigError(name, repr(display_url(value)), expected + " with a numeric port") from None
     return parts._replace(path=parts.path.rstrip("/"), fragment="")
+
+
+# --------------------------------------------------------------------------------- keyword checkers
+# A keyword argument is a Python value: its type is checked (bool("false") is True, so a string must never
+# stand for a switch), then it is converted like the variable's text would be.
+
+
+def keyword_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(name, repr(value), "True or False")
+    return value
+
+
+def keyword_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(name, repr(value), "a string")
+    return value
+
+
+def keyword_mapping(name: str, value: Any) -> Mapping[str, Any]:
+    if not (isinstance(value, Mapping) and all(isinstance(k, str) for k in value)):
+        raise ConfigError(name, repr(value), "a mapping with string keys")
+    return value
+
+
+def int_at_least(minimum: int) -> tuple[Callable[[str, str], int], Callable[[str, Any], int]]:
+    """The variable parser and keyword checker of a whole number >= ``minimum``."""
+
+    def from_env(name: str, raw: str) -> int:
+        return parse_int(name, raw, minimum)
+
+    def from_keyword(name: str, value: Any) -> int:
+        if type(value) is not int:  # not bool either
+            raise ConfigError(name, repr(value), "a whole number (int)")
+        if value < minimum:
+            raise ConfigError(f"{name}={value!r} is not usable: expected a whole number >= {minimum}")
+        return value
+
+    return from_env, from_keyword
+
+
+STREAM_USAGE_MODES = ("auto", "always", "never")
+
+
+def parse_stream_usage(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value in TRUE:
+        return "always"
+    if value in FALSE:
+        return "never"
+    return parse_choice(name, raw, STREAM_USAGE_MODES)
+
+
+def keyword_stream_usage(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "always" if value else "never"
+    if not isinstance(value, str):
+        raise ConfigError(name, repr(value), "'auto', 'always', 'never', True or False")
+    return parse_stream_usage(name, value)
+
+
+# ------------------------------------------------------------------------------------------ schema
+
+_BOTH = ("init", "instrument")
+_INIT = ("init",)
+_INSTRUMENT = ("instrument",)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting. ``from_env`` / ``from_keyword`` are None where another module reads the value
+    (the backends, the spool, the resource, the price table); ``read_by`` names it."""
+
+    keyword: str | None
+    """Keyword argument of ``init()`` / ``instrument()``; None for a variable with no keyword."""
+    functions: tuple[str, ...]
+    """Which of ``init`` and ``instrument`` accept ``keyword``."""
+    env: tuple[str, ...]
+    """Environment variables, lowest precedence first; an explicit keyword beats them all."""
+    default: str
+    """The default as the docs show it."""
+    effect: str
+    value: Any = None
+    """The default value, when this table resolves the option."""
+    from_env: Callable[[str, str], Any] | None = None
+    from_keyword: Callable[[str, Any], Any] | None = None
+    read_by: str = ""
+
+    def resolve(self, given: Any, env: Mapping[str, str]) -> Any:
+        """``given`` (the keyword's value, None when not passed) checked, else the last variable set,
+        else the default."""
+        if given is not None:
+            assert self.from_keyword is not None and self.keyword is not None
+            return self.from_keyword(self.keyword, given)
+        value = self.value
+        for name in self.env:
+            raw = env_value(env, name)
+            if raw is not None:
+                assert self.from_env is not None
+                value = self.from_env(name, raw)
+        return value
+
+
+def _option(
+    keyword: str | None,
+    functions: tuple[str, ...],
+    env: tuple[str, ...],
+    default: Any,
+    effect: str,
+    parse: tuple[Callable[[str, str], Any] | None, Callable[[str, Any], Any] | None] = (None, None),
+    *,
+    shown: str | None = None,
+    read_by: str = "",
+) -> Option:
+    """An :class:`Option`; a default that is a value (not a description) is shown as the docs write it."""
+    if shown is None:
+        shown = str(default).lower() if isinstance(default, bool) else str(default)
+    return Option(keyword, functions, env, shown, effect, default, parse[0], parse[1], read_by)
+
+
+_BOOL = (parse_bool, keyword_bool)
+_STR = (None, keyword_str)
+_MAX_VALUE_LENGTH = int_at_least(64)
+_MAX_MESSAGE_ATTRIBUTES = int_at_least(0)
+
+OPTIONS: tuple[Option, ...] = (
+    _option(
+        "service_name",
+        _INIT,
+        ("OTEL_SERVICE_NAME",),
+        None,
+        "`service.name` of every span and metric (`OTEL_RESOURCE_ATTRIBUTES` may also set it).",
+        _STR,
+        shown="unknown_service",
+        read_by="the OpenTelemetry SDK's Resource",
+    ),
+    _option(
+        "backends",
+        _INIT,
+        ("ARKTRACE_BACKENDS",),
+        None,
+        "Where spans go: openobserve, langfuse, mlflow, phoenix, datakit, otlp, console, comma-separated, "
+        "or none. A named backend with incomplete variables is a ConfigError.",
+        shown="every backend whose variables are set",
+        read_by="arktrace.backends.resolve_backends",
+    ),
+    _option(
+        "service_version",
+        _INIT,
+        ("OTEL_RESOURCE_ATTRIBUTES",),
+        None,
+        "`service.version` of the resource (`service.version=1.2.0` in the variable).",
+        _STR,
+        shown="unset",
+        read_by="the OpenTelemetry SDK's Resource",
+    ),
+    _option(
+        "environment",
+        _INIT,
+        ("OTEL_RESOURCE_ATTRIBUTES",),
+        None,
+        "`deployment.environment.name` of the resource (`deployment.environment.name=prod` in the variable).",
+        _STR,
+        shown="unset",
+        read_by="the OpenTelemetry SDK's Resource",
+    ),
+    _option(
+        "resource_attributes",
+        _INIT,
+        ("OTEL_RESOURCE_ATTRIBUTES",),
+        None,
+        "Further resource attributes, `k=v,k2=v2` in the variable; the three keywords above win over them.",
+        (None, keyword_mapping),
+        shown="none",
+        read_by="the OpenTelemetry SDK's Resource",
+    ),
+    _option(
+        "metrics",
+        _INIT,
+        ("ARKTRACE_METRICS",),
+        True,
+        "Export the GenAI metrics and cost to the backends that accept metrics (OpenObserve, DataKit, OTLP).",
+        _BOOL,
+    ),
+    _option(
+        "instrument",
+        _INIT,
+        (),
+        True,
+        "Instrument the OpenAI and Ark SDKs; false sets up the exporters only.",
+        _BOOL,
+    ),
+    _option(
+        "dotenv",
+        _INIT,
+        (),
+        True,
+        "Load `.env` from the working directory first; variables already set win over the file.",
+        _BOOL,
+    ),
+    _option(
+        "spool_dir",
+        _INIT,
+        ("ARKTRACE_SPOOL_DIR",),
+        None,
+        "Keep batches a backend does not take (no answer, 408, 429, 5xx) on disk in a folder per backend "
+        "here, and send them when it answers again or at the next start; see docs/backends.md. Off: "
+        "nothing is written to disk.",
+        shown="unset (no spool)",
+        read_by="arktrace._spool.read_settings",
+    ),
+    _option(
+        "spool_max_mb",
+        _INIT,
+        ("ARKTRACE_SPOOL_MAX_MB",),
+        None,
+        "Most megabytes each backend's spool folder holds; beyond it the oldest batches are dropped and "
+        "their spans counted in a warning.",
+        shown="100",
+        read_by="arktrace._spool.read_settings",
+    ),
+    _option(
+        None,
+        _INIT,
+        ("OTEL_SDK_DISABLED",),
+        False,
+        "true: `init()` sets up nothing and instruments nothing.",
+        (parse_bool, None),
+    ),
+    _option(
+        "tracer_provider",
+        _INSTRUMENT,
+        (),
+        None,
+        "The TracerProvider that makes the spans (`init()` passes the one it set up).",
+        shown="the global provider",
+        read_by="arktrace.instrument",
+    ),
+    _option(
+        "meter_provider",
+        _INSTRUMENT,
+        (),
+        None,
+        "The MeterProvider that records the metrics (`init()` passes the one it set up).",
+        shown="the global provider",
+        read_by="arktrace.instrument",
+    ),
+    _option(
+        "capture_content",
+        _BOTH,
+        ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ARKTRACE_CAPTURE_CONTENT"),
+        True,
+        "false: no message text, tool definitions or arguments, inputs or outputs, provider error "
+        "messages on any span (token counts and models stay); `llm.invocation_parameters` keeps the "
+        "values of known-safe arguments only (numbers, switches, fixed words), the others by name "
+        "(see docs/privacy.md).",
+        _BOOL,
+    ),
+    _option(
+        "max_value_length",
+        _BOTH,
+        ("ARKTRACE_MAX_VALUE_LENGTH",),
+        32_000,
+        "Longest string attribute (at least 64); longer values are cut and marked "
+        "`…[N more characters cut by arktrace]`.",
+        _MAX_VALUE_LENGTH,
+    ),
+    _option(
+        "stream_usage",
+        _BOTH,
+        ("ARKTRACE_STREAM_USAGE",),
+        "auto",
+        "auto, always or never: add `stream_options.include_usage` to streamed requests "
+        "(auto: only on hosts known to accept it).",
+        (parse_stream_usage, keyword_stream_usage),
+    ),
+    _option(
+        "max_message_attributes",
+        _BOTH,
+        ("ARKTRACE_MAX_MESSAGE_ATTRIBUTES",),
+        64,
+        "Budget of indexed `llm.input_messages.*` / `llm.output_messages.*` attributes per span; the "
+        "newest messages are kept, the whole conversation stays in `input.value`.",
+        _MAX_MESSAGE_ATTRIBUTES,
+    ),
+    _option(
+        "prices",
+        _BOTH,
+        ("ARKTRACE_PRICES_FILE",),
+        None,
+        "Prices merged over the built-in table: a mapping or a JSON file path (the variable names a file).",
+        shown="the built-in table",
+        read_by="arktrace._prices.load_prices",
+    ),
+)
+
+BY_KEYWORD: dict[str, Option] = {option.keyword: option for option in OPTIONS if option.keyword}
+BY_ENV: dict[str, Option] = {name: option for option in OPTIONS for name in option.env if not option.keyword}
+
+
+def keywords(function: str) -> tuple[str, ...]:
+    """The keywords ``function`` ("init" or "instrument") takes, in table order."""
+    return tuple(o.keyword for o in OPTIONS if o.keyword and function in o.functions)
+
+
+def passed_on() -> tuple[str, ...]:
+    """The keywords ``init()`` takes for ``instrument()`` and passes on to it."""
+    return tuple(o.keyword for o in OPTIONS if o.keyword and set(o.functions) == set(_BOTH))
+
+
+def unknown_keyword(name: str, function: str, known: Sequence[str]) -> ConfigError:
+    """The error for a keyword ``function`` does not take, naming the closest one."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), 1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return ConfigError(
+        name, f"an unknown keyword argument of {function}()", hint + "one of " + ", ".join(known)
+    )

@@ -1,176 +1,21 @@
-"""Every setting arktrace reads, described once: keyword, environment variables, default and effect.
+"""Every setting arktrace reads, rendered for people: ``arktrace run --help`` and the settings reference.
 
-``arktrace run --help`` and the README's settings reference are both rendered from these tables
-(``scripts/gen_settings_reference.py`` rewrites the README), and the tests hold the tables to the code:
-each keyword of ``init()`` / ``instrument()`` must be here with its real default, each variable named
-here must change what the code does, and each variable a backend preset reads must be described.
+The options come from the one option table (``arktrace._options.OPTIONS``), the backend variables from
+the backend modules (``arktrace.backends``), each describing its own. ``scripts/gen_settings_reference.py``
+writes :func:`markdown` into the docs; the tests check that each variable named here changes what the
+code does.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from ._options import OPTIONS, Option
 from .backends import PRESETS
 
 __all__ = ["BACKEND_VARIABLES", "NOT_MISSPELLINGS", "OPTIONS", "Option", "help_text", "markdown"]
 
-
-@dataclass(frozen=True)
-class Option:
-    keyword: str | None
-    """Keyword argument of ``init()`` / ``instrument()``; None for a variable with no keyword."""
-    functions: tuple[str, ...]
-    """Which of ``init`` and ``instrument`` accept ``keyword``."""
-    env: tuple[str, ...]
-    """Environment variables, lowest precedence first; an explicit keyword beats them all."""
-    default: str
-    effect: str
-
-
-_BOTH = ("init", "instrument")
-_INIT = ("init",)
-_INSTRUMENT = ("instrument",)
-
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "service_name",
-        _INIT,
-        ("OTEL_SERVICE_NAME",),
-        "unknown_service",
-        "`service.name` of every span and metric (`OTEL_RESOURCE_ATTRIBUTES` may also set it).",
-    ),
-    Option(
-        "backends",
-        _INIT,
-        ("ARKTRACE_BACKENDS",),
-        "every backend whose variables are set",
-        "Where spans go: openobserve, langfuse, mlflow, phoenix, datakit, otlp, console, comma-separated, "
-        "or none. A named backend with incomplete variables is a ConfigError.",
-    ),
-    Option(
-        "service_version",
-        _INIT,
-        ("OTEL_RESOURCE_ATTRIBUTES",),
-        "unset",
-        "`service.version` of the resource (`service.version=1.2.0` in the variable).",
-    ),
-    Option(
-        "environment",
-        _INIT,
-        ("OTEL_RESOURCE_ATTRIBUTES",),
-        "unset",
-        "`deployment.environment.name` of the resource (`deployment.environment.name=prod` in the variable).",
-    ),
-    Option(
-        "resource_attributes",
-        _INIT,
-        ("OTEL_RESOURCE_ATTRIBUTES",),
-        "none",
-        "Further resource attributes, `k=v,k2=v2` in the variable; the three keywords above win over them.",
-    ),
-    Option(
-        "metrics",
-        _INIT,
-        ("ARKTRACE_METRICS",),
-        "true",
-        "Export the GenAI metrics and cost to the backends that accept metrics (OpenObserve, DataKit, OTLP).",
-    ),
-    Option(
-        "instrument",
-        _INIT,
-        (),
-        "true",
-        "Instrument the OpenAI and Ark SDKs; false sets up the exporters only.",
-    ),
-    Option(
-        "dotenv",
-        _INIT,
-        (),
-        "true",
-        "Load `.env` from the working directory first; variables already set win over the file.",
-    ),
-    Option(
-        "spool_dir",
-        _INIT,
-        ("ARKTRACE_SPOOL_DIR",),
-        "unset (no spool)",
-        "Keep batches a backend does not take (no answer, 408, 429, 5xx) on disk in a folder per backend "
-        "here, and send them when it answers again or at the next start; see docs/backends.md. Off: "
-        "nothing is written to disk.",
-    ),
-    Option(
-        "spool_max_mb",
-        _INIT,
-        ("ARKTRACE_SPOOL_MAX_MB",),
-        "100",
-        "Most megabytes each backend's spool folder holds; beyond it the oldest batches are dropped and "
-        "their spans counted in a warning.",
-    ),
-    Option(
-        None,
-        _INIT,
-        ("OTEL_SDK_DISABLED",),
-        "false",
-        "true: `init()` sets up nothing and instruments nothing.",
-    ),
-    Option(
-        "tracer_provider",
-        _INSTRUMENT,
-        (),
-        "the global provider",
-        "The TracerProvider that makes the spans (`init()` passes the one it set up).",
-    ),
-    Option(
-        "meter_provider",
-        _INSTRUMENT,
-        (),
-        "the global provider",
-        "The MeterProvider that records the metrics (`init()` passes the one it set up).",
-    ),
-    Option(
-        "capture_content",
-        _BOTH,
-        ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ARKTRACE_CAPTURE_CONTENT"),
-        "true",
-        "false: no message text, tool definitions or arguments, inputs or outputs, provider error "
-        "messages on any span (token counts and models stay); `llm.invocation_parameters` keeps the "
-        "values of known-safe arguments only (numbers, switches, fixed words), the others by name "
-        "(see docs/privacy.md).",
-    ),
-    Option(
-        "max_value_length",
-        _BOTH,
-        ("ARKTRACE_MAX_VALUE_LENGTH",),
-        "32000",
-        "Longest string attribute (at least 64); longer values are cut and marked "
-        "`…[N more characters cut by arktrace]`.",
-    ),
-    Option(
-        "stream_usage",
-        _BOTH,
-        ("ARKTRACE_STREAM_USAGE",),
-        "auto",
-        "auto, always or never: add `stream_options.include_usage` to streamed requests "
-        "(auto: only on hosts known to accept it).",
-    ),
-    Option(
-        "max_message_attributes",
-        _BOTH,
-        ("ARKTRACE_MAX_MESSAGE_ATTRIBUTES",),
-        "64",
-        "Budget of indexed `llm.input_messages.*` / `llm.output_messages.*` attributes per span; the "
-        "newest messages are kept, the whole conversation stays in `input.value`.",
-    ),
-    Option(
-        "prices",
-        _BOTH,
-        ("ARKTRACE_PRICES_FILE",),
-        "the built-in table",
-        "Prices merged over the built-in table: a mapping or a JSON file path (the variable names a file).",
-    ),
-)
 
 # Every variable a backend module reads: name -> (default, meaning), as each module describes its own.
 BACKEND_VARIABLES: dict[str, tuple[str, str]] = {

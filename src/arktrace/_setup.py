@@ -51,7 +51,7 @@ from arktrace._export_health import (
     reporting_metric_exporter,
 )
 from arktrace._faults import forget as forget_faults
-from arktrace._options import env_flag
+from arktrace._options import BY_ENV, BY_KEYWORD, keywords, passed_on, unknown_keyword
 from arktrace._prices import load_prices
 from arktrace._redact import display_url
 from arktrace._settings import load_settings
@@ -60,6 +60,7 @@ from arktrace.backends import (
     BackendConfig,
     describe_unknown,
     exporter_headers,
+    generic,
     incomplete_backends,
     metrics_dropped,
     prepare,
@@ -382,10 +383,10 @@ def init(
         if dotenv:
             _load_dotenv()
         env = os.environ
-        if env_flag(env, "OTEL_SDK_DISABLED", False):
+        if BY_ENV["OTEL_SDK_DISABLED"].resolve(None, env):
             logger.info("arktrace: OTEL_SDK_DISABLED is true; no spans or metrics are set up")
             return InitResult((), None, None, False, False, False)
-        metrics_on = env_flag(env, "ARKTRACE_METRICS", True) if metrics is None else bool(metrics)
+        metrics_on = BY_KEYWORD["metrics"].resolve(metrics, env)
 
         # 1. Validate everything before touching any global state.
         _report_unknown_variables(env)
@@ -418,14 +419,14 @@ def init(
         # global be set once, so it is kept, with this call's resource.
         renew = existing_tp is _created_provider()
         reuse = isinstance(existing_tp, TracerProvider) and not renew
-        if reuse and source == "detected" and any(c.name == "otlp" for c in configs):
+        if reuse and source == "detected" and any(generic(c) for c in configs):
             # An application with its own SDK provider most likely exports to OTEL_EXPORTER_OTLP_* itself.
             logger.info(
                 "arktrace: not adding the generic OTLP exporter: the application's TracerProvider is "
                 "expected to export to OTEL_EXPORTER_OTLP_ENDPOINT already (name 'otlp' in backends= to "
                 "add it anyway)"
             )
-            configs = [c for c in configs if c.name != "otlp"]
+            configs = [c for c in configs if not generic(c)]
 
         # 2. Build providers and processors; nothing global is registered yet.
         resource = build_resource(service_name, service_version, environment, resource_attributes)
@@ -582,13 +583,7 @@ def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
 
 # ------------------------------------------------------------------------------------------- internals
 
-_INSTRUMENT_OPTIONS = (
-    "capture_content",
-    "max_value_length",
-    "stream_usage",
-    "max_message_attributes",
-    "prices",
-)
+_INSTRUMENT_OPTIONS = passed_on()
 
 
 def _check_instrument_options(options: Mapping[str, Any]) -> None:
@@ -631,32 +626,21 @@ def _check_arguments(
     instrument_options: Mapping[str, Any],
 ) -> None:
     """Arguments of init() of the wrong type fail here, by name, before anything is read or set up."""
-    for name, value in (
-        ("service_name", service_name),
-        ("service_version", service_version),
-        ("environment", environment),
-    ):
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(name, repr(value), "a string")
-    if resource_attributes is not None and not (
-        isinstance(resource_attributes, Mapping) and all(isinstance(k, str) for k in resource_attributes)
-    ):
-        raise ConfigError("resource_attributes", repr(resource_attributes), "a mapping with string keys")
-    # bool("false") is True: only real booleans, so a string cannot turn on what it meant to turn off.
-    for name, value in (("instrument", instrument), ("metrics", metrics), ("dotenv", dotenv)):
-        if value is not None and not isinstance(value, bool):
-            raise ConfigError(name, repr(value), "True or False")
+    given = {
+        "service_name": service_name,
+        "service_version": service_version,
+        "environment": environment,
+        "resource_attributes": resource_attributes,
+        "instrument": instrument,
+        "metrics": metrics,
+        "dotenv": dotenv,
+    }
+    for name, value in given.items():
+        if value is not None:
+            BY_KEYWORD[name].resolve(value, {})
     for name in instrument_options:
         if name not in _INSTRUMENT_OPTIONS:
-            import difflib
-            import inspect
-
-            keywords = [*inspect.signature(init).parameters][:-1] + list(_INSTRUMENT_OPTIONS)
-            close = difflib.get_close_matches(name, keywords, 1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise ConfigError(
-                name, "an unknown keyword argument of init()", hint + "one of " + ", ".join(keywords)
-            )
+            raise unknown_keyword(name, "init", keywords("init"))
 
 
 def openai_httpx_mismatch(version: Callable[[str], str] | None = None) -> str | None:

@@ -71,6 +71,20 @@ BACKEND_NAMES: tuple[str, ...] = tuple(PRESETS)
 ALIASES: dict[str, str] = {alias: preset.name for preset in PRESETS.values() for alias in preset.aliases}
 
 
+def generic(config: BackendConfig) -> bool:
+    """Whether ``config``'s variables are OpenTelemetry's own (:attr:`Preset.generic`)."""
+    return PRESETS[config.name].generic
+
+
+def selection_hint() -> str:
+    """The variables that select a backend, for a message saying none is configured."""
+    return ", ".join(
+        f"{preset.prefix}*" if preset.prefix and len(preset.detect_vars) > 1 else preset.detect_vars[0]
+        for preset in PRESETS.values()
+        if preset.detect_vars
+    )
+
+
 def prepare(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> BackendConfig:
     """``config`` after its backend's init-time I/O (MLflow: the experiment name resolved to an id)."""
     return PRESETS[config.name].prepare(config, timeout)
@@ -201,7 +215,7 @@ def _userinfo_to_header(config: BackendConfig) -> BackendConfig:
 # shared with their own SDKs and servers, so a name there is reported only when it is one typo away from
 # a name arktrace reads.
 _OWN_PREFIX = "ARKTRACE_"
-_BACKEND_PREFIXES = ("OPENOBSERVE_", "LANGFUSE_", "MLFLOW_", "PHOENIX_")
+_BACKEND_PREFIXES = tuple(preset.prefix for preset in PRESETS.values() if preset.prefix)
 _TYPO_CUTOFF = 0.85
 
 
@@ -272,7 +286,7 @@ def incomplete_backends(env: Mapping[str, str], chosen: Sequence[str]) -> list[s
     """
     lines = []
     for preset in PRESETS.values():
-        if preset.name in chosen or preset.name == "otlp" or not preset.detect_vars:
+        if preset.name in chosen or preset.generic or not preset.detect_vars:
             continue
         present = [var for var in preset.env_vars if get(env, var) is not None]
         if not present or preset.disabled_by(env):

@@ -111,6 +111,12 @@ class Preset:
     disabled_by: Callable[[Mapping[str, str]], bool] = _never
     aliases: tuple[str, ...] = ()
     """Other names ``ARKTRACE_BACKENDS`` accepts for it."""
+    prefix: str | None = None
+    """The prefix its variables share with the backend's own SDK and server (``LANGFUSE_``): a set name
+    with it that is one typo away from one arktrace reads is reported as a likely misspelling."""
+    generic: bool = False
+    """Its variables are OpenTelemetry's own, read by the whole SDK: a half-configured set is not
+    reported, and an application with its own TracerProvider is taken to export there already."""
     prepare: Callable[[BackendConfig, float], BackendConfig] = _as_is
     """Init-time I/O with the backend's own API (MLflow's experiment look-up), given a timeout; runs after
     every value was checked and outside init()'s lock. Raises ConfigError."""

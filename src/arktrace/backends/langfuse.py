@@ -60,6 +60,7 @@ def build(env: Mapping[str, str]) -> BackendConfig:
 
 PRESET = Preset(
     name="langfuse",
+    prefix="LANGFUSE_",
     title="Langfuse",
     variables={
         "LANGFUSE_PUBLIC_KEY": ("unset", "Public half of the project key pair (`pk-lf-…`)."),

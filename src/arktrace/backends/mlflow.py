@@ -177,6 +177,7 @@ def prepare(config: BackendConfig, timeout: float) -> BackendConfig:
 
 PRESET = Preset(
     name="mlflow",
+    prefix="MLFLOW_",
     title="MLflow",
     variables={
         "MLFLOW_TRACKING_URI": ("unset", "Tracking server (http or https, MLflow >= 3.6)."),

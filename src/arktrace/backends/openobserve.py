@@ -64,6 +64,7 @@ def disabled(env: Mapping[str, str]) -> bool:
 
 PRESET = Preset(
     name="openobserve",
+    prefix="OPENOBSERVE_",
     title="OpenObserve",
     variables={
         "OPENOBSERVE_URL": ("http://localhost:5080", "Base URL, without `/api/…`."),

@@ -84,4 +84,5 @@ PRESET = Preset(
     metrics=True,
     build=build,
     aliases=("otel", "otlp-http"),
+    generic=True,
 )

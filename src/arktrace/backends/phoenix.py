@@ -57,6 +57,7 @@ def build(env: Mapping[str, str]) -> BackendConfig:
 
 PRESET = Preset(
     name="phoenix",
+    prefix="PHOENIX_",
     title="Arize Phoenix",
     variables={
         "PHOENIX_COLLECTOR_ENDPOINT": ("http://localhost:6006", "Phoenix base URL."),
