@@ -68,12 +68,9 @@ def explain_status(config: BackendConfig, status: int, location: str | None = No
     """Plain words for an HTTP status answered to the test span."""
     if 200 <= status < 300:
         detail = "test span accepted"
-        experiment = config.headers.get("x-mlflow-experiment-id")
-        if experiment is not None:
-            detail += f" into experiment {experiment}"
-        project = config.headers.get("x-project-name")
-        if project is not None:
-            detail += f" into project {project}"
+        for header, what in PRESETS[config.name].public_headers.items():
+            if what and header in config.headers:
+                detail += f" into {what} {config.headers[header]}"
         return True, f"OK (HTTP {status}): {detail}"
     preset = PRESETS[config.name]
     if status in preset.status_hints:

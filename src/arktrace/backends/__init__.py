@@ -29,6 +29,7 @@ from ._common import (
     DEFAULT_TIMEOUT,
     OTLP_HEADER_VARS,
     PROTOBUF,
+    PUBLIC_HEADERS,
     BackendConfig,
     Preset,
     basic,
@@ -69,6 +70,8 @@ _MODULES = (openobserve, langfuse, mlflow, phoenix, datakit, otlp, console)
 PRESETS: dict[str, Preset] = {module.PRESET.name: module.PRESET for module in _MODULES}
 BACKEND_NAMES: tuple[str, ...] = tuple(PRESETS)
 ALIASES: dict[str, str] = {alias: preset.name for preset in PRESETS.values() for alias in preset.aliases}
+for _preset in PRESETS.values():
+    PUBLIC_HEADERS.update(_preset.public_headers)
 
 
 def generic(config: BackendConfig) -> bool:
@@ -191,19 +194,19 @@ def _userinfo_to_header(config: BackendConfig) -> BackendConfig:
     """
     traces, traces_auth = _without_userinfo(config.traces_endpoint)
     metrics, metrics_auth = _without_userinfo(config.metrics_endpoint)
-    tracking, tracking_auth = _without_userinfo(config.tracking_uri)
-    if traces_auth is None and metrics_auth is None and tracking_auth is None:
+    api, api_auth = _without_userinfo(config.api_url)
+    if traces_auth is None and metrics_auth is None and api_auth is None:
         return config
     headers, metrics_headers = dict(config.headers), dict(config.effective_metrics_headers)
-    if traces_auth or tracking_auth:
-        headers["authorization"] = traces_auth or tracking_auth  # type: ignore[assignment]
+    if traces_auth or api_auth:
+        headers["authorization"] = traces_auth or api_auth  # type: ignore[assignment]
     if metrics_auth:
         metrics_headers["authorization"] = metrics_auth
     return replace(
         config,
         traces_endpoint=traces,
         metrics_endpoint=metrics,
-        tracking_uri=tracking,
+        api_url=api,
         headers=headers,
         metrics_headers=metrics_headers,
     )

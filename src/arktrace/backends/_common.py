@@ -23,17 +23,8 @@ PROTOBUF = "application/x-protobuf"
 DEFAULT_TIMEOUT = 10.0
 
 # Header values that are safe to show in logs and in ``arktrace check``; every other value is masked.
-PUBLIC_HEADERS = frozenset(
-    {
-        "stream-name",
-        "x-langfuse-ingestion-version",
-        "x-mlflow-experiment-id",
-        "x-project-name",
-        "content-type",
-        "content-encoding",
-        "user-agent",
-    }
-)
+# Each backend's own (Preset.public_headers) are added when the package registers it.
+PUBLIC_HEADERS: set[str] = {"content-type", "content-encoding", "user-agent"}
 
 
 @dataclass(frozen=True)
@@ -46,9 +37,11 @@ class BackendConfig:
     metrics_endpoint: str | None = None
     metrics_headers: Mapping[str, str] | None = None
     timeout: float = DEFAULT_TIMEOUT
-    # MLflow only: the tracking server and an experiment name still to be resolved to an id over REST.
-    tracking_uri: str | None = None
-    mlflow_experiment_name: str | None = None
+    api_url: str | None = None
+    """The backend's own API, for its ``prepare`` step (MLflow's tracking server); masked like the rest."""
+    pending: Mapping[str, str] = field(default_factory=dict)
+    """What the backend's ``prepare`` step still has to turn into headers (MLflow: the experiment name),
+    shown as it is until then."""
     # Environment variables that hold this backend's credentials and location, for error hints.
     auth_vars: tuple[str, ...] = ()
     location_vars: tuple[str, ...] = ()
@@ -62,17 +55,16 @@ class BackendConfig:
     def effective_metrics_headers(self) -> Mapping[str, str]:
         return self.headers if self.metrics_headers is None else self.metrics_headers
 
-    def with_mlflow_experiment_id(self, experiment_id: str) -> BackendConfig:
-        headers = dict(self.headers)
-        headers["x-mlflow-experiment-id"] = experiment_id
-        return replace(self, headers=headers, mlflow_experiment_name=None)
+    def prepared(self, **headers: str) -> BackendConfig:
+        """This configuration with ``headers`` added and nothing pending."""
+        return replace(self, headers={**self.headers, **headers}, pending={})
 
     def secrets(self) -> list[str]:
         """Every header value, URL password and query value that must never appear in anything printed or
         logged."""
         found = [
             secret
-            for url in (self.traces_endpoint, self.metrics_endpoint, self.tracking_uri)
+            for url in (self.traces_endpoint, self.metrics_endpoint, self.api_url)
             for secret in url_secrets(url)
         ]
         for headers in (self.headers, self.metrics_headers or {}):
@@ -126,6 +118,9 @@ class Preset:
     """``arktrace check``: what an HTTP status (404, 422, …) from this backend most likely means."""
     auth_hint: str = ""
     """``arktrace check``: added to a 401/403, after the variables to check."""
+    public_headers: Mapping[str, str] = field(default_factory=dict)
+    """Headers it sends whose values are no secret, shown unmasked: name -> what the value names (the
+    ``arktrace check`` answer says "accepted into <what> <value>"), or "" for nothing to say."""
 
     @property
     def env_vars(self) -> tuple[str, ...]:
@@ -292,8 +287,7 @@ def summarize(config: BackendConfig, metrics: bool = True) -> str:
     if config.traces_endpoint is None:
         return f"{config.name} (stderr)"
     shown = [shown_headers(config.headers)] if config.headers else []
-    if config.mlflow_experiment_name is not None:
-        shown.append(f"experiment name: {config.mlflow_experiment_name}")
+    shown.extend(f"{what}: {value}" for what, value in config.pending.items())
     detail = [display_url(config.traces_endpoint)]
     if shown:
         detail.append(", ".join(shown))

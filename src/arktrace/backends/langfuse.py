@@ -71,5 +71,6 @@ PRESET = Preset(
     detect_vars=("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"),
     metrics=False,
     build=build,
+    public_headers={"x-langfuse-ingestion-version": ""},
     auth_hint=" (and that LANGFUSE_BASE_URL is the region of these keys)",
 )

@@ -20,6 +20,7 @@ from ._common import BackendConfig, Preset, basic, get, header_value, http_url, 
 logger = logging.getLogger("arktrace")
 
 RESOLVE_TIMEOUT = 5.0
+EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 
 
 def build(env: Mapping[str, str]) -> BackendConfig:
@@ -72,8 +73,8 @@ def build(env: Mapping[str, str]) -> BackendConfig:
         name="mlflow",
         traces_endpoint=join(base, "/v1/traces"),
         headers=headers,
-        tracking_uri=tracking_uri,
-        mlflow_experiment_name=experiment_name,
+        api_url=tracking_uri,
+        pending={} if experiment_name is None else {"experiment name": experiment_name},
         auth_vars=auth_vars,
         location_vars=("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"),
         notes=notes,
@@ -112,15 +113,15 @@ def resolve_mlflow_experiment(config: BackendConfig, timeout: float = RESOLVE_TI
     Raises :class:`ConfigError` naming ``MLFLOW_EXPERIMENT_NAME`` when the server cannot be reached or
     refuses; returns ``config`` unchanged when there is no name to resolve.
     """
-    name = config.mlflow_experiment_name
-    if name is None or config.tracking_uri is None:
+    name = config.pending.get("experiment name")
+    if name is None or config.api_url is None:
         return config
     import urllib.error  # imported here: only this look-up needs it, `import arktrace` stays light
     import urllib.parse
 
-    base = config.tracking_uri.rstrip("/")
+    base = config.api_url.rstrip("/")
     auth = {k: v for k, v in config.headers.items() if k == "authorization"}
-    where = display_url(config.tracking_uri)
+    where = display_url(config.api_url)
 
     def fail(reason: str) -> ConfigError:
         return ConfigError(
@@ -143,7 +144,7 @@ def resolve_mlflow_experiment(config: BackendConfig, timeout: float = RESOLVE_TI
                 experiment_id = experiment.get("experiment_id")
                 if not experiment_id:
                     raise fail("the server's answer has no experiment_id")
-                return config.with_mlflow_experiment_id(str(experiment_id))
+                return config.prepared(**{EXPERIMENT_HEADER: str(experiment_id)})
             if status in (401, 403):
                 raise fail(
                     f"HTTP {status}: credentials rejected, check MLFLOW_TRACKING_TOKEN or USERNAME/PASSWORD"
@@ -155,7 +156,7 @@ def resolve_mlflow_experiment(config: BackendConfig, timeout: float = RESOLVE_TI
             )
             if status == 200 and payload.get("experiment_id"):
                 logger.info("arktrace: created MLflow experiment %r (id %s)", name, payload["experiment_id"])
-                return config.with_mlflow_experiment_id(str(payload["experiment_id"]))
+                return config.prepared(**{EXPERIMENT_HEADER: str(payload["experiment_id"])})
             if status == 400 and payload.get("error_code") == "RESOURCE_ALREADY_EXISTS" and attempt == 0:
                 continue  # created concurrently by another process: look it up again
             raise fail(f"HTTP {status} from experiments/create")
@@ -166,7 +167,7 @@ def resolve_mlflow_experiment(config: BackendConfig, timeout: float = RESOLVE_TI
         config_error = fail(f"cannot reach it: {reason}")
         # read by `arktrace check`, to explain the failure like one of its own requests
         config_error.network_error = error  # type: ignore[attr-defined]
-        config_error.url = config.tracking_uri  # type: ignore[attr-defined]
+        config_error.url = config.api_url  # type: ignore[attr-defined]
         raise config_error from None
     raise fail("the experiment could not be created")
 
@@ -190,6 +191,7 @@ PRESET = Preset(
     detect_vars=("MLFLOW_TRACKING_URI",),
     metrics=False,
     build=build,
+    public_headers={EXPERIMENT_HEADER: "experiment"},
     prepare=prepare,
     prepare_label="MLflow experiment lookup",
     status_hints={

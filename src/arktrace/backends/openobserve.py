@@ -77,6 +77,7 @@ PRESET = Preset(
     detect_vars=("OPENOBSERVE_AUTH_TOKEN",),
     metrics=True,
     build=build,
+    public_headers={"stream-name": ""},
     disabled_by=disabled,
     aliases=("o2",),
     status_hints={404: "wrong organisation or path: check OPENOBSERVE_URL and OPENOBSERVE_ORG"},

@@ -67,6 +67,7 @@ PRESET = Preset(
     detect_vars=("PHOENIX_COLLECTOR_ENDPOINT", "PHOENIX_API_KEY"),
     metrics=False,
     build=build,
+    public_headers={"x-project-name": "project"},
     aliases=("arize", "arize-phoenix"),
 )
 
