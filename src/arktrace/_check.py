@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from arktrace._errors import ConfigError
-from arktrace._options import env_flag
+from arktrace._options import BY_KEYWORD
 from arktrace._redact import display_url, redact
 from arktrace._setup import build_resource
 from arktrace.backends import (
@@ -282,7 +282,7 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     try:
         spool = _spool_settings()
-        metrics_on = env_flag(os.environ, "ARKTRACE_METRICS", True)
+        metrics_on = BY_KEYWORD["metrics"].resolve(None, os.environ)
     except ConfigError as error:
         print(f"arktrace check: configuration error: {error}", file=out)
         return 2

@@ -24,9 +24,9 @@ from typing import Any, Callable
 from urllib.parse import SplitResult, urlsplit
 
 from ._errors import ConfigError
-from ._redact import display_url
 
 __all__ = [
+    "NOT_MISSPELLINGS",
     "OPTIONS",
     "Option",
     "env_flag",
@@ -114,6 +114,9 @@ def parse_choice(
 
 def parse_http_url(name: str, value: str, example: str) -> SplitResult:
     """An absolute http(s) URL; returned as parts, without trailing slash or fragment."""
+    # Only init() and `arktrace check` read URLs: `import arktrace` does not pay for the redaction patterns.
+    from ._redact import display_url
+
     expected = f"an http:// or https:// URL such as {example}"
     try:
         parts = urlsplit(value)
@@ -426,6 +429,21 @@ OPTIONS: tuple[Option, ...] = (
         shown="the built-in table",
         read_by="arktrace._prices.load_prices",
     ),
+)
+
+# Names that look like arktrace's but are not settings, so `init()` does not report them as misspellings:
+# those arktrace's repository tooling reads (scripts/test.sh, the tests, the benchmarks), set on a
+# developer's machine, and the backends' own variables that are close to one arktrace reads.
+NOT_MISSPELLINGS = frozenset(
+    {
+        "ARKTRACE_VENVS_DIR",
+        "ARKTRACE_LOAD_CALLS",
+        "ARKTRACE_REQUIRE_BACKENDS",
+        "ARKTRACE_REQUIRE_ARK_SDKS",
+        "ARKTRACE_SERVERS_PYTHON",
+        "ARKTRACE_BENCH_PATCH",
+        "MLFLOW_TRACKING_AUTH",  # MLflow's request-auth plugin, not MLFLOW_TRACKING_URI
+    }
 )
 
 BY_KEYWORD: dict[str, Option] = {option.keyword: option for option in OPTIONS if option.keyword}

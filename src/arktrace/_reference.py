@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterator
 
-from ._options import OPTIONS, Option
+from ._options import NOT_MISSPELLINGS, OPTIONS, Option
 from .backends import PRESETS
 
 __all__ = ["BACKEND_VARIABLES", "NOT_MISSPELLINGS", "OPTIONS", "Option", "help_text", "markdown"]
@@ -21,22 +21,6 @@ __all__ = ["BACKEND_VARIABLES", "NOT_MISSPELLINGS", "OPTIONS", "Option", "help_t
 BACKEND_VARIABLES: dict[str, tuple[str, str]] = {
     name: described for preset in PRESETS.values() for name, described in preset.variables.items()
 }
-
-
-# Names that look like arktrace's but are not settings, so `init()` does not report them as misspellings:
-# those arktrace's repository tooling reads (scripts/test.sh, the tests, the benchmarks), set on a
-# developer's machine, and the backends' own variables that are close to one arktrace reads.
-NOT_MISSPELLINGS = frozenset(
-    {
-        "ARKTRACE_VENVS_DIR",
-        "ARKTRACE_LOAD_CALLS",
-        "ARKTRACE_REQUIRE_BACKENDS",
-        "ARKTRACE_REQUIRE_ARK_SDKS",
-        "ARKTRACE_SERVERS_PYTHON",
-        "ARKTRACE_BENCH_PATCH",
-        "MLFLOW_TRACKING_AUTH",  # MLflow's request-auth plugin, not MLFLOW_TRACKING_URI
-    }
-)
 
 
 def _keyword(option: Option) -> str:

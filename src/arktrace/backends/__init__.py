@@ -21,7 +21,7 @@ from dataclasses import replace
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from arktrace._errors import ConfigError
-from arktrace._options import env_flag
+from arktrace._options import NOT_MISSPELLINGS, OPTIONS, env_flag
 from arktrace._redact import display_url
 
 from . import console, datakit, langfuse, mlflow, openobserve, otlp, phoenix
@@ -223,9 +223,7 @@ _TYPO_CUTOFF = 0.85
 
 
 def known_variables() -> frozenset[str]:
-    """Every ``ARKTRACE_*`` and backend variable arktrace reads (the settings registry is the list)."""
-    from arktrace._reference import OPTIONS
-
+    """Every ``ARKTRACE_*`` and backend variable arktrace reads: the option table's and the backends'."""
     names = {name for option in OPTIONS for name in option.env}
     for preset in PRESETS.values():
         names.update(preset.env_vars)
@@ -247,8 +245,6 @@ def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str | None, boo
     (which nothing else reads, so it is a mistake), False for a backend-prefixed near miss (which may
     still be that backend's own variable).
     """
-    from arktrace._reference import NOT_MISSPELLINGS
-
     known = known_variables() | NOT_MISSPELLINGS
     found = []
     for name in sorted(env):
