@@ -82,6 +82,38 @@ def test_backend_names_accept_strings_lists_and_aliases() -> None:
     assert (configs, source) == ([], "backends")
 
 
+def test_a_new_backend_is_one_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a backend module declares is all the selection, the checks and the docs need."""
+    from arktrace import _check, _reference, backends
+    from arktrace.backends import Preset
+
+    def build(env):
+        return BackendConfig("acme", env["ACME_URL"] + "/v1/traces", {"x-acme-project": "p1"})
+
+    acme = Preset(
+        name="acme",
+        title="Acme",
+        variables={"ACME_URL": ("unset", "Acme's OTLP base URL."), "ACME_PROJECT": ("p1", "Project.")},
+        detect_vars=("ACME_URL",),
+        metrics=False,
+        build=build,
+        prefix="ACME_",
+        status_hints={404: "no such project: check ACME_PROJECT"},
+    )
+    monkeypatch.setitem(backends.PRESETS, "acme", acme)
+    configs, source = resolve_backends(None, {"ACME_URL": "http://a", "ACME_PROJCT": "x"})
+    assert ([c.name for c in configs], source) == (["acme"], "detected")
+    assert backends.unknown_variables({"ACME_PROJCT": "x"}) == [("ACME_PROJCT", "ACME_PROJECT", False)]
+    assert "| Acme | `ACME_URL` | unset | Acme's OTLP base URL. Setting it selects this backend. |" in (
+        _reference.markdown()
+    )
+    assert _check.explain_status(configs[0], 404) == (False, "HTTP 404: no such project: check ACME_PROJECT")
+    assert backends.metrics_dropped(configs) is not None
+    assert backends.incomplete_backends({"ACME_PROJECT": "p"}, ()) == [
+        "ACME_PROJECT is set but ACME_URL is not, so spans do not go to Acme"
+    ]
+
+
 def test_every_preset_builds_from_its_defaults_or_says_what_is_missing() -> None:
     for name, preset in PRESETS.items():
         try:

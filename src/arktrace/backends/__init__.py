@@ -218,7 +218,6 @@ def _userinfo_to_header(config: BackendConfig) -> BackendConfig:
 # shared with their own SDKs and servers, so a name there is reported only when it is one typo away from
 # a name arktrace reads.
 _OWN_PREFIX = "ARKTRACE_"
-_BACKEND_PREFIXES = tuple(preset.prefix for preset in PRESETS.values() if preset.prefix)
 _TYPO_CUTOFF = 0.85
 
 
@@ -246,13 +245,14 @@ def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str | None, boo
     still be that backend's own variable).
     """
     known = known_variables() | NOT_MISSPELLINGS
+    prefixes = tuple(preset.prefix for preset in PRESETS.values() if preset.prefix)
     found = []
     for name in sorted(env):
         if name in known or get(env, name) is None:
             continue
         if name.startswith(_OWN_PREFIX):
             found.append((name, _closest(name, known, 0.6), True))
-        elif name.startswith(_BACKEND_PREFIXES):
+        elif name.startswith(prefixes):
             closest = _closest(name, known, _TYPO_CUTOFF)
             if closest is not None:
                 found.append((name, closest, False))

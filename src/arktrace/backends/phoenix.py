@@ -16,13 +16,10 @@ experiment name aside), and prices change once in months, not per process.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any, TextIO
 
@@ -107,6 +104,9 @@ class _Phoenix:
         self.timeout = timeout
 
     def query(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        import urllib.error  # here: init() imports this module for the preset, and needs neither
+        import urllib.request
+
         body = json.dumps({"query": query, "variables": dict(variables or {})}).encode()
         request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
         try:
@@ -149,6 +149,8 @@ def register_phoenix(
 def run_prices(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     """``arktrace prices register phoenix``: exit 0 when every model is registered, 1 when Phoenix
     refused, 2 on a configuration error."""
+    import argparse
+
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     parser = argparse.ArgumentParser(
