@@ -17,6 +17,7 @@ from arktrace._options import (
     BY_KEYWORD,
     NOT_MISSPELLINGS,
     keywords,
+    one_of,
     parse_bool,
     parse_choice,
     parse_http_url,
@@ -125,6 +126,19 @@ def test_one_parser_per_kind_names_the_variable_the_value_and_what_was_expected(
     with pytest.raises(ConfigError) as raised:
         parse(raw)
     assert said in str(raised.value)
+
+
+def test_a_near_miss_of_a_word_is_named():
+    with pytest.raises(
+        ConfigError, match=r"ARKTRACE_STREAM_USAGE='alway'.*auto, always or never \(did you mean always\?\)"
+    ):
+        load_settings({"ARKTRACE_STREAM_USAGE": "alway"})
+    from_env, from_keyword = one_of("openinference", "genai", "both")
+    assert from_env("ARKTRACE_X", " GenAI ") == "genai"
+    with pytest.raises(ConfigError, match=r"x='gen' is not usable.*did you mean genai\?"):
+        from_keyword("x", "gen")
+    with pytest.raises(ConfigError, match=r"x is 1; expected one of 'openinference', 'genai', 'both'"):
+        from_keyword("x", 1)
 
 
 def test_the_parsers_accept_what_they_promise():

@@ -8,8 +8,10 @@ keywords the OpenTelemetry instrumentor passes on, ``arktrace run --help`` and t
 (``arktrace._reference``). ``instrument()`` and ``init()`` keep their keywords spelled out for IDE help; a
 test holds those signatures to this table.
 
-Adding an option is one entry in :data:`OPTIONS` (and, for an ``instrument()`` option, its keyword in
-``instrument()``'s signature and its field in ``Settings``, which the tests check against this table).
+Adding an option is one entry in :data:`OPTIONS`, its parser one of those below (``parse_bool``,
+``int_at_least(n)``, ``one_of(...)``, ``parse_seconds``, ``parse_http_url``) or a new one for a new kind of
+value. An ``instrument()`` option also needs its keyword in ``instrument()``'s signature (passed on to
+``load_settings``) and a field in ``Settings``; the tests hold both to this table.
 
 Parsers take the setting's name (the variable or the keyword) and the raw value and raise
 :class:`~arktrace.ConfigError` naming it, the value and what was expected. Environment values are
@@ -172,6 +174,20 @@ def int_at_least(minimum: int) -> tuple[Callable[[str, str], int], Callable[[str
         if value < minimum:
             raise ConfigError(f"{name}={value!r} is not usable: expected a whole number >= {minimum}")
         return value
+
+    return from_env, from_keyword
+
+
+def one_of(*choices: str) -> tuple[Callable[[str, str], str], Callable[[str, Any], str]]:
+    """The variable parser and keyword checker of one word from ``choices`` (any case)."""
+
+    def from_env(name: str, raw: str) -> str:
+        return parse_choice(name, raw, choices)
+
+    def from_keyword(name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ConfigError(name, repr(value), "one of " + ", ".join(repr(c) for c in choices))
+        return parse_choice(name, value, choices)
 
     return from_env, from_keyword
 
