@@ -21,7 +21,7 @@ from opentelemetry import trace
 
 import arktrace
 from arktrace import ConfigError, _instrument, _setup
-from arktrace._backends import parse_otlp_headers
+from arktrace.backends import parse_otlp_headers
 from conftest import ENDPOINT
 from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
 
@@ -96,7 +96,12 @@ def variables_read_by_arktrace() -> set[str]:
     """Every environment variable name the configuration modules mention."""
     names: set[str] = set()
     pattern = re.compile(r'"((?:ARKTRACE|OTEL|OPENOBSERVE|LANGFUSE|MLFLOW|PHOENIX)_[A-Z_]+)"')
-    for module in ("_settings.py", "_backends.py", "_setup.py", "_prices.py", "_spool.py"):
+    from arktrace._options import OPTIONS
+
+    names.update(name for option in OPTIONS if option.from_env is not None for name in option.env)
+    modules = ["_settings.py", "_setup.py", "_prices.py", "_spool.py"]
+    modules += [f"backends/{path.name}" for path in (SRC / "backends").glob("*.py")]
+    for module in modules:
         names.update(pattern.findall((SRC / module).read_text(encoding="utf-8")))
     return names
 

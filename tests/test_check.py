@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import arktrace
-from arktrace._backends import resolve_backends
 from arktrace._check import explain_status, run_check
+from arktrace.backends import resolve_backends
 from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
@@ -276,6 +276,18 @@ def test_mlflow_headers_shown_are_those_sent_and_the_test_trace_is_mentioned(
     assert "headers x-mlflow-experiment-id: 5\n" in out
     assert "(none)" not in out
     assert "stays in the backend(s) that accepted it, as a trace named 'arktrace check'" in out
+
+
+def test_metrics_a_backend_drops_are_said(
+    langfuse_env: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out = check()
+    assert code == 0, out
+    assert out.count("metrics are not sent to Langfuse, which accepts no OTLP metrics") == 1, out
+    monkeypatch.setenv("ARKTRACE_METRICS", "false")
+    code, out = check()
+    assert code == 0 and "OK (HTTP 200)" in out
+    assert "metrics are not sent" not in out
 
 
 def test_a_failed_check_leaves_no_trace_to_mention(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import arktrace
 from arktrace import _context, _endpoint, _export_health, _faults, _instrument, _setup
-from arktrace._backends import (
+from arktrace._errors import ConfigError, mask_secret
+from arktrace._setup import build_resource, flush, init, shutdown
+from arktrace.backends import (
     PRESETS,
     BackendConfig,
     detect_backends,
@@ -31,8 +33,6 @@ from arktrace._backends import (
     parse_backend_names,
     resolve_backends,
 )
-from arktrace._errors import ConfigError, mask_secret
-from arktrace._setup import build_resource, flush, init, shutdown
 from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
@@ -80,6 +80,38 @@ def test_backend_names_accept_strings_lists_and_aliases() -> None:
     assert parse_backend_names("none", "x") == []
     configs, source = resolve_backends([], {"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk"})
     assert (configs, source) == ([], "backends")
+
+
+def test_a_new_backend_is_one_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a backend module declares is all the selection, the checks and the docs need."""
+    from arktrace import _check, _reference, backends
+    from arktrace.backends import Preset
+
+    def build(env):
+        return BackendConfig("acme", env["ACME_URL"] + "/v1/traces", {"x-acme-project": "p1"})
+
+    acme = Preset(
+        name="acme",
+        title="Acme",
+        variables={"ACME_URL": ("unset", "Acme's OTLP base URL."), "ACME_PROJECT": ("p1", "Project.")},
+        detect_vars=("ACME_URL",),
+        metrics=False,
+        build=build,
+        prefix="ACME_",
+        status_hints={404: "no such project: check ACME_PROJECT"},
+    )
+    monkeypatch.setitem(backends.PRESETS, "acme", acme)
+    configs, source = resolve_backends(None, {"ACME_URL": "http://a", "ACME_PROJCT": "x"})
+    assert ([c.name for c in configs], source) == (["acme"], "detected")
+    assert backends.unknown_variables({"ACME_PROJCT": "x"}) == [("ACME_PROJCT", "ACME_PROJECT", False)]
+    assert "| Acme | `ACME_URL` | unset | Acme's OTLP base URL. Setting it selects this backend. |" in (
+        _reference.markdown()
+    )
+    assert _check.explain_status(configs[0], 404) == (False, "HTTP 404: no such project: check ACME_PROJECT")
+    assert backends.metrics_dropped(configs) is not None
+    assert backends.incomplete_backends({"ACME_PROJECT": "p"}, ()) == [
+        "ACME_PROJECT is set but ACME_URL is not, so spans do not go to Acme"
+    ]
 
 
 def test_every_preset_builds_from_its_defaults_or_says_what_is_missing() -> None:
@@ -426,6 +458,89 @@ def test_missing_mlflow_experiment_is_created(
     assert receiver.wait_for(lambda r: r.path == "/v1/traces").headers["x-mlflow-experiment-id"] == "42"
 
 
+def test_the_mlflow_look_up_runs_outside_init_lock(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow tracking server holds up init() only: flush() and shutdown() on other threads go on."""
+    import threading
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", receiver.url)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "slow")
+    receiver.hang()  # the look-up is read and held; released, it is cut off without an answer
+    raised: list[BaseException] = []
+
+    def initialise() -> None:
+        try:
+            init(instrument=False)
+        except BaseException as error:
+            raised.append(error)
+
+    initialising = threading.Thread(target=initialise, daemon=True)
+    initialising.start()
+    try:
+        with receiver._cond:
+            assert receiver._cond.wait_for(lambda: receiver.hung > 0, timeout=10)
+        flushing = threading.Thread(target=flush, daemon=True)
+        flushing.start()
+        flushing.join(5)
+        assert not flushing.is_alive(), "flush() waited for the MLflow look-up"
+        assert initialising.is_alive()  # positive control: the look-up was still held meanwhile
+    finally:
+        receiver.release()
+    initialising.join(10)
+    assert len(raised) == 1 and "MLFLOW_EXPERIMENT_NAME" in str(raised[0]), raised
+    assert _setup._state is None  # and the failed look-up left nothing set up
+
+
+@pytest.mark.parametrize(
+    ("chosen", "metrics", "said"),
+    [
+        (
+            ["langfuse"],
+            None,
+            "metrics are not sent to Langfuse, which accepts no OTLP metrics; add a backend",
+        ),
+        (
+            ["mlflow", "phoenix", "otlp"],
+            None,
+            "to MLflow and Arize Phoenix, which accept no OTLP metrics; they go to otlp only",
+        ),
+        (["langfuse"], False, None),
+        (["otlp", "console"], None, None),
+    ],
+)
+def test_metrics_a_chosen_backend_drops_are_said_once_at_init(
+    chosen: list[str],
+    metrics: bool | None,
+    said: str | None,
+    receiver: OTLPReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", "pk-lf-1")
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-1")
+    for var in (
+        "LANGFUSE_BASE_URL",
+        "MLFLOW_TRACKING_URI",
+        "PHOENIX_COLLECTOR_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ):
+        monkeypatch.setenv(var, receiver.url)
+    caplog.set_level(logging.WARNING, logger="arktrace")
+    init(backends=chosen, metrics=metrics, instrument=False)
+    warnings = [
+        r.getMessage() for r in caplog.records if r.name == "arktrace" and "metrics are not" in r.getMessage()
+    ]
+    if said is None:
+        assert warnings == []
+        assert _setup._state is not None and _setup._state.result.backends == tuple(chosen)
+    else:
+        assert len(warnings) == 1 and said in warnings[0], warnings
+        assert all(
+            r.levelno == logging.WARNING for r in caplog.records if "metrics are not" in r.getMessage()
+        )
+
+
 @pytest.mark.parametrize("status", [500, 401])
 def test_mlflow_experiment_lookup_errors(
     status: int, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
@@ -724,8 +839,8 @@ def test_every_arktrace_variable_the_code_reads_is_known() -> None:
     # misspelling, and stop the program under `arktrace run`.
     import re
 
-    from arktrace._backends import known_variables
     from arktrace._reference import NOT_MISSPELLINGS
+    from arktrace.backends import known_variables
 
     package = Path(arktrace.__file__).parent
     used = {

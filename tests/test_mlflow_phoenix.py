@@ -22,9 +22,9 @@ from opentelemetry import trace
 
 import arktrace
 from arktrace._check import run_check
-from arktrace._phoenix_prices import run_prices
 from arktrace._prices import load_prices
 from arktrace._setup import flush, init, shutdown
+from arktrace.backends.phoenix import run_prices
 from backend_servers import (  # noqa: F401 - fixtures
     ServerProcess,
     backend_processes_fixture,

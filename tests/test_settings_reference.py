@@ -11,13 +11,25 @@ from pathlib import Path
 import pytest
 
 import arktrace
-from arktrace import _setup
-from arktrace._backends import PRESETS, resolve_backends
+from arktrace import _setup, instrumentor
 from arktrace._errors import ConfigError
+from arktrace._options import (
+    BY_KEYWORD,
+    NOT_MISSPELLINGS,
+    keywords,
+    one_of,
+    parse_bool,
+    parse_choice,
+    parse_http_url,
+    parse_int,
+    parse_seconds,
+    passed_on,
+)
 from arktrace._prices import load_prices
 from arktrace._reference import BACKEND_VARIABLES, OPTIONS, help_text, markdown
 from arktrace._settings import Settings, load_settings
 from arktrace._spool import read_settings as read_spool_settings
+from arktrace.backends import resolve_backends
 from otlp_receiver import clean_env_fixture, free_port  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,29 +49,106 @@ def _parameters(function) -> dict[str, inspect.Parameter]:
     }
 
 
-def test_every_keyword_of_init_and_instrument_is_described_once():
-    instrument_keywords = set(_parameters(arktrace.instrument))
-    # init() passes what it does not know to instrument(), except the providers, which it makes itself
-    init_keywords = set(_parameters(_setup.init)) | (instrument_keywords - PROVIDERS)
+def test_the_signatures_of_instrument_and_init_are_the_option_table():
+    # Spelled out for IDE help, held to the table here: the table is the one list of options.
+    assert tuple(_parameters(arktrace.instrument)) == keywords("instrument")
+    assert all(p.default is None for p in _parameters(arktrace.instrument).values())
+    init_keywords = (*_parameters(_setup.init), *passed_on())
+    assert sorted(init_keywords) == sorted(keywords("init"))
+    assert set(passed_on()) == set(keywords("instrument")) - PROVIDERS
+    assert keywords("instrument") == instrumentor._OPTIONS
+    for name, parameter in _parameters(_setup.init).items():
+        if isinstance(parameter.default, bool):
+            assert BY_KEYWORD[name].value is parameter.default, name
+
+
+def test_the_option_table_is_whole():
     described = [o.keyword for o in OPTIONS if o.keyword is not None]
     assert len(described) == len(set(described))
-    assert {o.keyword for o in OPTIONS if "instrument" in o.functions} == instrument_keywords
-    assert {o.keyword for o in OPTIONS if "init" in o.functions and o.keyword} == init_keywords
-
-
-def test_described_defaults_are_the_real_defaults():
-    resolved = load_settings({})
-    checked = set()
     for option in OPTIONS:
-        if option.keyword in Settings._fields:
-            assert option.default == _shown(getattr(resolved, option.keyword)), option.keyword
-            checked.add(option.keyword)
-        elif option.keyword in _parameters(_setup.init):
-            default = _parameters(_setup.init)[option.keyword].default
-            if isinstance(default, bool):
-                assert option.default == _shown(default), option.keyword
-                checked.add(option.keyword)
-    assert checked == {*Settings._fields, "instrument", "dotenv"}
+        # Either the table resolves it, or it names the one place that does.
+        assert (option.from_env or option.from_keyword) or option.read_by, option
+        if option.env and option.from_env is None:
+            assert option.read_by, option
+        if option.value is not None:
+            assert option.default == _shown(option.value), option
+            if option.from_keyword is not None:  # the default is a value its own checker accepts
+                assert option.from_keyword(option.keyword, option.value) == option.value
+        assert option.resolve(None, {}) == option.value
+
+
+def test_settings_are_the_instrument_options_of_the_table():
+    resolved = load_settings({})
+    for name in Settings._fields:
+        option = BY_KEYWORD[name]
+        assert "instrument" in option.functions and option.from_env and option.from_keyword, name
+        assert Settings._field_defaults[name] == option.value == getattr(resolved, name), name
+    with pytest.raises(ConfigError, match="did you mean capture_content"):
+        load_settings({}, capture_contents=False)
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "said"),
+    [
+        (
+            lambda raw: parse_bool("ARKTRACE_X", raw),
+            "maybe",
+            "ARKTRACE_X='maybe' is not usable: expected true or false",
+        ),
+        (
+            lambda raw: parse_int("ARKTRACE_X", raw, 64),
+            "12",
+            "ARKTRACE_X='12' is not usable: expected a whole number >= 64",
+        ),
+        (
+            lambda raw: parse_seconds("ARKTRACE_X", raw),
+            "0",
+            "ARKTRACE_X is '0'; expected a positive number of seconds",
+        ),
+        (
+            lambda raw: parse_seconds("ARKTRACE_X", raw),
+            "ten",
+            "ARKTRACE_X is 'ten'; expected a number of seconds",
+        ),
+        (
+            lambda raw: parse_http_url("ARKTRACE_X", raw, "http://h:1"),
+            "h:1",
+            "ARKTRACE_X is 'h:1' (the scheme is missing)",
+        ),
+        (
+            lambda raw: parse_choice("ARKTRACE_X", raw, ("auto", "always", "never")),
+            "alway",
+            "ARKTRACE_X='alway' is not usable: expected auto, always or never (did you mean always?)",
+        ),
+    ],
+)
+def test_one_parser_per_kind_names_the_variable_the_value_and_what_was_expected(parse, raw, said):
+    with pytest.raises(ConfigError) as raised:
+        parse(raw)
+    assert said in str(raised.value)
+
+
+def test_a_near_miss_of_a_word_is_named():
+    with pytest.raises(
+        ConfigError, match=r"ARKTRACE_STREAM_USAGE='alway'.*auto, always or never \(did you mean always\?\)"
+    ):
+        load_settings({"ARKTRACE_STREAM_USAGE": "alway"})
+    from_env, from_keyword = one_of("openinference", "genai", "both")
+    assert from_env("ARKTRACE_X", " GenAI ") == "genai"
+    with pytest.raises(ConfigError, match=r"x='gen' is not usable.*did you mean genai\?"):
+        from_keyword("x", "gen")
+    with pytest.raises(ConfigError, match=r"x is 1; expected one of 'openinference', 'genai', 'both'"):
+        from_keyword("x", 1)
+
+
+def test_the_parsers_accept_what_they_promise():
+    assert [parse_bool("X", v) for v in ("1", " TRUE ", "yes", "On", "0", "false", "NO", "off")] == [
+        True
+    ] * 4 + [False] * 4
+    assert parse_int("X", " 64 ", 64) == 64
+    assert parse_seconds("X", "2.5") == 2.5
+    assert parse_http_url("X", "https://h:1/p/", "e").geturl() == "https://h:1/p"
+    assert parse_choice("X", "ALWAYS", ("auto", "always")) == "always"
 
 
 def _init_result(monkeypatch, **env: str) -> _setup.InitResult:
@@ -146,11 +235,6 @@ def test_the_new_message_budget_variable_is_validated():
     )
 
 
-def test_every_backend_variable_is_described():
-    read = {name for preset in PRESETS.values() for name in preset.env_vars}
-    assert set(BACKEND_VARIABLES) == read
-
-
 def test_no_variable_in_the_code_is_left_out():
     described = {name for o in OPTIONS for name in o.env} | set(BACKEND_VARIABLES)
     pattern = re.compile(r"""["']((?:ARKTRACE|OTEL|OPENOBSERVE|LANGFUSE|MLFLOW|PHOENIX)_[A-Z0-9_]+)["']""")
@@ -159,7 +243,9 @@ def test_no_variable_in_the_code_is_left_out():
         if path.name != "_reference.py":
             for name in pattern.findall(path.read_text(encoding="utf-8")):
                 found.setdefault(name, path.name)
-    missing = {name: where for name, where in found.items() if name not in described}
+    missing = {
+        name: where for name, where in found.items() if name not in described and name not in NOT_MISSPELLINGS
+    }
     assert missing == {}
 
 

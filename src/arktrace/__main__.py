@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args, rest = parser.parse_known_args(argv)
     if args.command == "prices":
-        from ._phoenix_prices import run_prices
+        from .backends.phoenix import run_prices
 
         return run_prices(rest)
     if args.command == "demo":

@@ -23,19 +23,23 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from arktrace._backends import (
+from arktrace._errors import ConfigError
+from arktrace._options import BY_KEYWORD
+from arktrace._redact import display_url, redact
+from arktrace._setup import build_resource
+from arktrace.backends import (
+    PRESETS,
     PROTOBUF,
     BackendConfig,
     describe_unknown,
-    display_url,
     incomplete_backends,
+    metrics_dropped,
+    prepare,
     resolve_backends,
+    selection_hint,
     shown_headers,
     unknown_variables,
 )
-from arktrace._errors import ConfigError
-from arktrace._redact import redact
-from arktrace._setup import build_resource, resolve_mlflow_experiment
 
 __all__ = ["CheckResult", "check_backend", "explain_status", "run_check"]
 
@@ -64,32 +68,20 @@ def explain_status(config: BackendConfig, status: int, location: str | None = No
     """Plain words for an HTTP status answered to the test span."""
     if 200 <= status < 300:
         detail = "test span accepted"
-        experiment = config.headers.get("x-mlflow-experiment-id")
-        if experiment is not None:
-            detail += f" into experiment {experiment}"
-        project = config.headers.get("x-project-name")
-        if project is not None:
-            detail += f" into project {project}"
+        for header, what in PRESETS[config.name].public_headers.items():
+            if what and header in config.headers:
+                detail += f" into {what} {config.headers[header]}"
         return True, f"OK (HTTP {status}): {detail}"
+    preset = PRESETS[config.name]
+    if status in preset.status_hints:
+        return False, f"HTTP {status}: {preset.status_hints[status]}"
     if status in (401, 403):
-        return False, (
-            f"HTTP {status}: credentials rejected. Check {_vars(config.auth_vars)}"
-            + (
-                " (and that LANGFUSE_BASE_URL is the region of these keys)"
-                if config.name == "langfuse"
-                else ""
-            )
+        return (
+            False,
+            f"HTTP {status}: credentials rejected. Check {_vars(config.auth_vars)}{preset.auth_hint}",
         )
     if status == 404:
-        what = {
-            "openobserve": "wrong organisation or path: check OPENOBSERVE_URL and OPENOBSERVE_ORG",
-            "mlflow": "unknown experiment, or not an MLflow >= 3.6 server: check MLFLOW_EXPERIMENT_ID / "
-            "MLFLOW_EXPERIMENT_NAME and MLFLOW_TRACKING_URI",
-            "datakit": "wrong path: check ARKTRACE_DATAKIT_URL and that DataKit's opentelemetry input is on",
-        }.get(config.name, f"wrong path: check {_vars(config.location_vars)}")
-        return False, f"HTTP 404: {what}"
-    if status == 422:
-        return False, "HTTP 422: missing experiment header (x-mlflow-experiment-id): set MLFLOW_EXPERIMENT_ID"
+        return False, f"HTTP 404: wrong path: check {_vars(config.location_vars)}"
     if status == 405:
         return False, f"HTTP 405: this URL does not take OTLP traces: check {_vars(config.location_vars)}"
     if status in (400, 415):
@@ -163,13 +155,14 @@ def check_backend(config: BackendConfig, timeout: float = DEFAULT_TIMEOUT) -> Ch
     if config.traces_endpoint is None:
         return CheckResult(config.name, True, "OK: spans are written to stderr; nothing to check")
     try:
-        config = resolve_mlflow_experiment(config, timeout=min(timeout, 5.0))
+        config = prepare(config, timeout)
     except ConfigError as error:
+        label = PRESETS[config.name].prepare_label
         network_error = getattr(error, "network_error", None)
-        if network_error is not None and config.tracking_uri is not None:
-            reason = _explain_error(network_error, config.tracking_uri, timeout)
-            return CheckResult(config.name, False, f"MLflow experiment lookup: {reason}")
-        return CheckResult(config.name, False, f"MLflow experiment lookup failed: {error}")
+        url = getattr(error, "url", None)
+        if network_error is not None and url is not None:
+            return CheckResult(config.name, False, f"{label}: {_explain_error(network_error, url, timeout)}")
+        return CheckResult(config.name, False, f"{label} failed: {error}")
     payload, trace_id = _test_payload()
     headers = {key: value for key, value in config.headers.items()}
     headers["content-type"] = PROTOBUF
@@ -283,14 +276,13 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             print(f"arktrace check: {line}", file=out)
         print(
             "arktrace check: no backend configured. Set ARKTRACE_BACKENDS or a backend's variables "
-            "(OPENOBSERVE_*, LANGFUSE_*, MLFLOW_TRACKING_URI, PHOENIX_COLLECTOR_ENDPOINT, "
-            "ARKTRACE_DATAKIT_URL, OTEL_EXPORTER_OTLP_ENDPOINT); `arktrace check --example-env` prints "
-            "every variable with a comment",
+            f"({selection_hint()}); `arktrace check --example-env` prints every variable with a comment",
             file=out,
         )
         return 1
     try:
         spool = _spool_settings()
+        metrics_on = BY_KEYWORD["metrics"].resolve(None, os.environ)
     except ConfigError as error:
         print(f"arktrace check: configuration error: {error}", file=out)
         return 2
@@ -312,6 +304,9 @@ def run_check(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             if spool is not None:
                 lines.append(f"{pad}{_spool_line(spool, config.name)}")
         print(_scrub("\n".join(lines), secrets), file=out)
+    dropped = metrics_dropped(configs) if metrics_on else None
+    if dropped:
+        print(f"arktrace check: {dropped}", file=out)
     if stored:
         print(
             "arktrace check: the test span stays in the backend(s) that accepted it, as a trace named "

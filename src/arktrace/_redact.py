@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import unquote, unquote_plus, urlsplit
+from urllib.parse import SplitResult, unquote, unquote_plus, urlsplit, urlunsplit
 
-__all__ = ["MASK", "redact", "url_secrets"]
+__all__ = ["MASK", "display_url", "redact", "url_secrets"]
 
 MASK = "****"
 
@@ -65,3 +65,23 @@ def url_secrets(url: str | None) -> list[str]:
             found.append(value)
     spellings = (spelling for value in found for spelling in (value, unquote(value), unquote_plus(value)))
     return list(dict.fromkeys(spelling for spelling in spellings if spelling))
+
+
+def display_url(url: str) -> str:
+    """A URL for logs: a password or token in the user-info part, the query and the fragment are masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc, path = parts.netloc, parts.path
+    if "@" not in netloc and "@" not in path and not parts.query and not parts.fragment:
+        return url
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}:{MASK}@{hostport}" if ":" in userinfo else f"{MASK}@{hostport}"
+    elif "@" in path:
+        # Without "//" (the scheme left out) "user:password@host" parses as scheme "user" and a path.
+        path = re.sub(r"[^/@]*@", MASK + "@", path)
+    query, fragment = MASK if parts.query else "", MASK if parts.fragment else ""
+    return urlunsplit(SplitResult(parts.scheme, netloc, path, query, fragment))

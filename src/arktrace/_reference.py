@@ -1,224 +1,26 @@
-"""Every setting arktrace reads, described once: keyword, environment variables, default and effect.
+"""Every setting arktrace reads, rendered for people: ``arktrace run --help`` and the settings reference.
 
-``arktrace run --help`` and the README's settings reference are both rendered from these tables
-(``scripts/gen_settings_reference.py`` rewrites the README), and the tests hold the tables to the code:
-each keyword of ``init()`` / ``instrument()`` must be here with its real default, each variable named
-here must change what the code does, and each variable a backend preset reads must be described.
+The options come from the one option table (``arktrace._options.OPTIONS``), the backend variables from
+the backend modules (``arktrace.backends``), each describing its own. ``scripts/gen_settings_reference.py``
+writes :func:`markdown` into the docs; the tests check that each variable named here changes what the
+code does.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from ._options import NOT_MISSPELLINGS, OPTIONS, Option
+from .backends import PRESETS
 
 __all__ = ["BACKEND_VARIABLES", "NOT_MISSPELLINGS", "OPTIONS", "Option", "help_text", "markdown"]
 
 
-@dataclass(frozen=True)
-class Option:
-    keyword: str | None
-    """Keyword argument of ``init()`` / ``instrument()``; None for a variable with no keyword."""
-    functions: tuple[str, ...]
-    """Which of ``init`` and ``instrument`` accept ``keyword``."""
-    env: tuple[str, ...]
-    """Environment variables, lowest precedence first; an explicit keyword beats them all."""
-    default: str
-    effect: str
-
-
-_BOTH = ("init", "instrument")
-_INIT = ("init",)
-_INSTRUMENT = ("instrument",)
-
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "service_name",
-        _INIT,
-        ("OTEL_SERVICE_NAME",),
-        "unknown_service",
-        "`service.name` of every span and metric (`OTEL_RESOURCE_ATTRIBUTES` may also set it).",
-    ),
-    Option(
-        "backends",
-        _INIT,
-        ("ARKTRACE_BACKENDS",),
-        "every backend whose variables are set",
-        "Where spans go: openobserve, langfuse, mlflow, phoenix, datakit, otlp, console, comma-separated, "
-        "or none. A named backend with incomplete variables is a ConfigError.",
-    ),
-    Option(
-        "service_version",
-        _INIT,
-        ("OTEL_RESOURCE_ATTRIBUTES",),
-        "unset",
-        "`service.version` of the resource (`service.version=1.2.0` in the variable).",
-    ),
-    Option(
-        "environment",
-        _INIT,
-        ("OTEL_RESOURCE_ATTRIBUTES",),
-        "unset",
-        "`deployment.environment.name` of the resource (`deployment.environment.name=prod` in the variable).",
-    ),
-    Option(
-        "resource_attributes",
-        _INIT,
-        ("OTEL_RESOURCE_ATTRIBUTES",),
-        "none",
-        "Further resource attributes, `k=v,k2=v2` in the variable; the three keywords above win over them.",
-    ),
-    Option(
-        "metrics",
-        _INIT,
-        ("ARKTRACE_METRICS",),
-        "true",
-        "Export the GenAI metrics and cost to the backends that accept metrics (OpenObserve, DataKit, OTLP).",
-    ),
-    Option(
-        "instrument",
-        _INIT,
-        (),
-        "true",
-        "Instrument the OpenAI and Ark SDKs; false sets up the exporters only.",
-    ),
-    Option(
-        "dotenv",
-        _INIT,
-        (),
-        "true",
-        "Load `.env` from the working directory first; variables already set win over the file.",
-    ),
-    Option(
-        "spool_dir",
-        _INIT,
-        ("ARKTRACE_SPOOL_DIR",),
-        "unset (no spool)",
-        "Keep batches a backend does not take (no answer, 408, 429, 5xx) on disk in a folder per backend "
-        "here, and send them when it answers again or at the next start; see docs/backends.md. Off: "
-        "nothing is written to disk.",
-    ),
-    Option(
-        "spool_max_mb",
-        _INIT,
-        ("ARKTRACE_SPOOL_MAX_MB",),
-        "100",
-        "Most megabytes each backend's spool folder holds; beyond it the oldest batches are dropped and "
-        "their spans counted in a warning.",
-    ),
-    Option(
-        None,
-        _INIT,
-        ("OTEL_SDK_DISABLED",),
-        "false",
-        "true: `init()` sets up nothing and instruments nothing.",
-    ),
-    Option(
-        "tracer_provider",
-        _INSTRUMENT,
-        (),
-        "the global provider",
-        "The TracerProvider that makes the spans (`init()` passes the one it set up).",
-    ),
-    Option(
-        "meter_provider",
-        _INSTRUMENT,
-        (),
-        "the global provider",
-        "The MeterProvider that records the metrics (`init()` passes the one it set up).",
-    ),
-    Option(
-        "capture_content",
-        _BOTH,
-        ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ARKTRACE_CAPTURE_CONTENT"),
-        "true",
-        "false: no message text, tool definitions or arguments, inputs or outputs, provider error "
-        "messages on any span (token counts and models stay); `llm.invocation_parameters` keeps the "
-        "values of known-safe arguments only (numbers, switches, fixed words), the others by name "
-        "(see docs/privacy.md).",
-    ),
-    Option(
-        "max_value_length",
-        _BOTH,
-        ("ARKTRACE_MAX_VALUE_LENGTH",),
-        "32000",
-        "Longest string attribute (at least 64); longer values are cut and marked "
-        "`…[N more characters cut by arktrace]`.",
-    ),
-    Option(
-        "stream_usage",
-        _BOTH,
-        ("ARKTRACE_STREAM_USAGE",),
-        "auto",
-        "auto, always or never: add `stream_options.include_usage` to streamed requests "
-        "(auto: only on hosts known to accept it).",
-    ),
-    Option(
-        "max_message_attributes",
-        _BOTH,
-        ("ARKTRACE_MAX_MESSAGE_ATTRIBUTES",),
-        "64",
-        "Budget of indexed `llm.input_messages.*` / `llm.output_messages.*` attributes per span; the "
-        "newest messages are kept, the whole conversation stays in `input.value`.",
-    ),
-    Option(
-        "prices",
-        _BOTH,
-        ("ARKTRACE_PRICES_FILE",),
-        "the built-in table",
-        "Prices merged over the built-in table: a mapping or a JSON file path (the variable names a file).",
-    ),
-)
-
-# Variables read by the backend presets in ``_backends.py`` (grouped there by backend): default, meaning.
+# Every variable a backend module reads: name -> (default, meaning), as each module describes its own.
 BACKEND_VARIABLES: dict[str, tuple[str, str]] = {
-    "OPENOBSERVE_AUTH_TOKEN": ("unset", "Full Authorization value, scheme included (`Basic …`)."),
-    "OPENOBSERVE_URL": ("http://localhost:5080", "Base URL, without `/api/…`."),
-    "OPENOBSERVE_ORG": ("default", "Organisation id."),
-    "OPENOBSERVE_TRACES_STREAM_NAME": ("default", "Traces stream; metrics get one stream per metric."),
-    "OPENOBSERVE_TIMEOUT": ("10", "Export timeout in seconds."),
-    "OPENOBSERVE_ENABLED": ("true", "false: do not pick OpenObserve although its token is set."),
-    "LANGFUSE_PUBLIC_KEY": ("unset", "Public half of the project key pair (`pk-lf-…`)."),
-    "LANGFUSE_SECRET_KEY": ("unset", "Secret half of the project key pair (`sk-lf-…`)."),
-    "LANGFUSE_BASE_URL": ("https://cloud.langfuse.com", "Region or self-hosted URL."),
-    "LANGFUSE_HOST": ("unset", "Older name of `LANGFUSE_BASE_URL`."),
-    "MLFLOW_TRACKING_URI": ("unset", "Tracking server (http or https, MLflow >= 3.6)."),
-    "MLFLOW_EXPERIMENT_ID": ("0", "Experiment that receives the traces."),
-    "MLFLOW_EXPERIMENT_NAME": ("unset", "Experiment by name, looked up or created when `init()` runs."),
-    "MLFLOW_TRACKING_TOKEN": ("unset", "Bearer token of a server with authentication."),
-    "MLFLOW_TRACKING_USERNAME": ("unset", "User of a server with basic authentication."),
-    "MLFLOW_TRACKING_PASSWORD": ("unset", "Password of a server with basic authentication."),
-    "PHOENIX_COLLECTOR_ENDPOINT": ("http://localhost:6006", "Phoenix base URL."),
-    "PHOENIX_API_KEY": ("unset", "API key of a Phoenix with authentication."),
-    "PHOENIX_PROJECT_NAME": ("default", "Project that receives the traces."),
-    "ARKTRACE_DATAKIT_URL": ("http://127.0.0.1:9529/otel", "Guance DataKit's OTLP base URL."),
-    "OTEL_EXPORTER_OTLP_ENDPOINT": ("http://localhost:4318", "Base URL (`/v1/traces` appended)."),
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ("unset", "Full traces URL, used as it is."),
-    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": ("unset", "Full metrics URL, used as it is."),
-    "OTEL_EXPORTER_OTLP_HEADERS": ("none", "Headers `k=v,k2=v2`, sent to this endpoint only."),
-    "OTEL_EXPORTER_OTLP_TRACES_HEADERS": ("none", "Headers for traces, instead of the above."),
-    "OTEL_EXPORTER_OTLP_METRICS_HEADERS": ("none", "Headers for metrics, instead of the above."),
-    "OTEL_EXPORTER_OTLP_TIMEOUT": ("10", "Export timeout in seconds."),
-    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": ("10", "Traces export timeout, instead of the above."),
-    "OTEL_EXPORTER_OTLP_PROTOCOL": ("http/protobuf", "Only http/protobuf is accepted."),
-    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": ("http/protobuf", "Same, for traces only."),
+    name: described for preset in PRESETS.values() for name, described in preset.variables.items()
 }
-
-
-# Names that look like arktrace's but are not settings, so `init()` does not report them as misspellings:
-# those arktrace's repository tooling reads (scripts/test.sh, the tests, the benchmarks), set on a
-# developer's machine, and the backends' own variables that are close to one arktrace reads.
-NOT_MISSPELLINGS = frozenset(
-    {
-        "ARKTRACE_VENVS_DIR",
-        "ARKTRACE_LOAD_CALLS",
-        "ARKTRACE_REQUIRE_BACKENDS",
-        "ARKTRACE_REQUIRE_ARK_SDKS",
-        "ARKTRACE_SERVERS_PYTHON",
-        "ARKTRACE_BENCH_PATCH",
-        "MLFLOW_TRACKING_AUTH",  # MLflow's request-auth plugin, not MLFLOW_TRACKING_URI
-    }
-)
 
 
 def _keyword(option: Option) -> str:
@@ -238,11 +40,8 @@ def _value(default: str) -> str:
 
 
 def _backend_rows() -> Iterator[tuple[str, str, str, str]]:
-    from ._backends import PRESETS
-
     for preset in PRESETS.values():
-        for name in preset.env_vars:
-            default, meaning = BACKEND_VARIABLES[name]
+        for name, (default, meaning) in preset.variables.items():
             if name in preset.detect_vars:
                 meaning += " Setting it selects this backend."
             yield preset.title, name, default, meaning

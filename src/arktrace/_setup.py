@@ -5,8 +5,9 @@ What ``init()`` does, in this order, so that a configuration error leaves nothin
 1. loads ``.env`` from the working directory (variables already set win);
 2. validates every selected backend, the instrument options and the spool (:class:`~arktrace.ConfigError`
    on any problem);
-3. resolves ``MLFLOW_EXPERIMENT_NAME`` to an id over MLflow's REST API, creating the experiment when it is
-   missing. This is the only network I/O ``init()`` ever does (5 s timeout); a failure is a ConfigError;
+3. lets each backend do its init-time I/O outside the lock (``arktrace.backends.mlflow`` resolves
+   ``MLFLOW_EXPERIMENT_NAME`` to an id over MLflow's REST API, creating the experiment when it is missing;
+   the only network I/O ``init()`` ever does, 5 s timeout); a failure is a ConfigError;
 4. builds the resource and adds one ``BatchSpanProcessor`` per backend to the global SDK ``TracerProvider``,
    creating and registering that provider only when the application has none;
 5. sets up a ``MeterProvider`` with one periodic OTLP reader per metrics-capable backend;
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -39,17 +39,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
-from arktrace._backends import (
-    BackendConfig,
-    describe_unknown,
-    display_url,
-    env_flag,
-    exporter_headers,
-    incomplete_backends,
-    resolve_backends,
-    summarize,
-    unknown_variables,
-)
+from arktrace import _instrument as instrumentation
 from arktrace._context import detach_span_processor
 from arktrace._errors import ConfigError
 from arktrace._export_health import (
@@ -61,12 +51,28 @@ from arktrace._export_health import (
     reporting_metric_exporter,
 )
 from arktrace._faults import forget as forget_faults
+from arktrace._options import BY_ENV, BY_KEYWORD, keywords, passed_on, unknown_keyword
+from arktrace._prices import load_prices
+from arktrace._redact import display_url
+from arktrace._settings import load_settings
+from arktrace._version import __version__
+from arktrace.backends import (
+    BackendConfig,
+    describe_unknown,
+    exporter_headers,
+    generic,
+    incomplete_backends,
+    metrics_dropped,
+    prepare,
+    resolve_backends,
+    summarize,
+    unknown_variables,
+)
 
-__all__ = ["InitResult", "build_resource", "flush", "init", "resolve_mlflow_experiment", "shutdown"]
+__all__ = ["InitResult", "build_resource", "flush", "init", "shutdown"]
 
 logger = logging.getLogger("arktrace")
 
-MLFLOW_RESOLVE_TIMEOUT = 5.0
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 
 
@@ -180,15 +186,6 @@ def _run_bounded(calls: Sequence[Callable[[], object]], timeout: float) -> bool:
 # ------------------------------------------------------------------------------------------- resource
 
 
-def _distro_version() -> str:
-    try:
-        from arktrace import __version__
-
-        return str(__version__)
-    except ImportError:
-        return "0+unknown"
-
-
 def build_resource(
     service_name: str | None = None,
     service_version: str | None = None,
@@ -202,7 +199,7 @@ def build_resource(
     """
     attrs: dict[str, Any] = {
         "telemetry.distro.name": "arktrace",
-        "telemetry.distro.version": _distro_version(),
+        "telemetry.distro.version": __version__,
     }
     attrs.update(attributes or {})
     if service_name is not None:
@@ -212,100 +209,6 @@ def build_resource(
     if environment is not None:
         attrs["deployment.environment.name"] = environment
     return Resource.create(attrs)
-
-
-# ------------------------------------------------------------------------------------------- MLflow
-
-
-def _mlflow_request(
-    url: str, headers: Mapping[str, str], body: dict[str, Any] | None, timeout: float
-) -> tuple[int, dict[str, Any]]:
-    import urllib.error
-    import urllib.request
-
-    data = None if body is None else json.dumps(body).encode()
-    request_headers = {"accept": "application/json", **headers}
-    if data is not None:
-        request_headers["content-type"] = "application/json"
-    request = urllib.request.Request(
-        url, data=data, headers=request_headers, method="GET" if data is None else "POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        payload = json.loads(raw or b"{}")
-    except ValueError:
-        payload = {}
-    return status, payload if isinstance(payload, dict) else {}
-
-
-def resolve_mlflow_experiment(
-    config: BackendConfig, timeout: float = MLFLOW_RESOLVE_TIMEOUT
-) -> BackendConfig:
-    """Turn ``MLFLOW_EXPERIMENT_NAME`` into an experiment id, creating the experiment if it is missing.
-
-    Uses ``GET /api/2.0/mlflow/experiments/get-by-name`` and ``POST /api/2.0/mlflow/experiments/create``.
-    Raises :class:`ConfigError` naming ``MLFLOW_EXPERIMENT_NAME`` when the server cannot be reached or
-    refuses; returns ``config`` unchanged when there is no name to resolve.
-    """
-    name = config.mlflow_experiment_name
-    if name is None or config.tracking_uri is None:
-        return config
-    import urllib.error  # imported here: only this look-up needs it, `import arktrace` stays light
-    import urllib.parse
-
-    base = config.tracking_uri.rstrip("/")
-    auth = {k: v for k, v in config.headers.items() if k == "authorization"}
-    where = display_url(config.tracking_uri)
-
-    def fail(reason: str) -> ConfigError:
-        return ConfigError(
-            "MLFLOW_EXPERIMENT_NAME",
-            repr(name),
-            f"an experiment the MLflow server at {where} can find or create ({reason}); "
-            "or set MLFLOW_EXPERIMENT_ID instead",
-        )
-
-    get_url = f"{base}/api/2.0/mlflow/experiments/get-by-name?" + urllib.parse.urlencode(
-        {"experiment_name": name}
-    )
-    try:
-        for attempt in range(2):
-            status, payload = _mlflow_request(get_url, auth, None, timeout)
-            if status == 200:
-                experiment = payload.get("experiment") or {}
-                if experiment.get("lifecycle_stage") == "deleted":
-                    raise fail("the experiment is deleted: restore it or choose another name")
-                experiment_id = experiment.get("experiment_id")
-                if not experiment_id:
-                    raise fail("the server's answer has no experiment_id")
-                return config.with_mlflow_experiment_id(str(experiment_id))
-            if status in (401, 403):
-                raise fail(
-                    f"HTTP {status}: credentials rejected, check MLFLOW_TRACKING_TOKEN or USERNAME/PASSWORD"
-                )
-            if status != 404:
-                raise fail(f"HTTP {status} from experiments/get-by-name")
-            status, payload = _mlflow_request(
-                f"{base}/api/2.0/mlflow/experiments/create", auth, {"name": name}, timeout
-            )
-            if status == 200 and payload.get("experiment_id"):
-                logger.info("arktrace: created MLflow experiment %r (id %s)", name, payload["experiment_id"])
-                return config.with_mlflow_experiment_id(str(payload["experiment_id"]))
-            if status == 400 and payload.get("error_code") == "RESOURCE_ALREADY_EXISTS" and attempt == 0:
-                continue  # created concurrently by another process: look it up again
-            raise fail(f"HTTP {status} from experiments/create")
-    except ConfigError:
-        raise
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        config_error = fail(f"cannot reach it: {reason}")
-        config_error.network_error = error  # type: ignore[attr-defined]  # read by `arktrace check`
-        raise config_error from None
-    raise fail("the experiment could not be created")
 
 
 # ------------------------------------------------------------------------------------------- exporters
@@ -410,8 +313,6 @@ def _instrument(
     Calls then also write the names of their own that ``backends`` read (MLflow's cost, Langfuse's
     usage and cost JSON): instrumented elsewhere, arktrace cannot tell where the spans go.
     """
-    from arktrace import _instrument as instrumentation
-
     if instrumentation.is_instrumented():
         logger.info("arktrace: the OpenAI SDK was already instrumented; that instrumentation is kept as is")
         return None
@@ -478,38 +379,20 @@ def init(
     )
     with _lock:
         if _state is not None:
-            logger.warning(
-                "arktrace.init() was already called; this call is ignored (call arktrace.shutdown() first "
-                "to change the configuration)"
-            )
-            return _state.result
+            return _already_initialised()
         if dotenv:
             _load_dotenv()
         env = os.environ
-        if env_flag(env, "OTEL_SDK_DISABLED", False):
+        if BY_ENV["OTEL_SDK_DISABLED"].resolve(None, env):
             logger.info("arktrace: OTEL_SDK_DISABLED is true; no spans or metrics are set up")
             return InitResult((), None, None, False, False, False)
-        metrics_on = env_flag(env, "ARKTRACE_METRICS", True) if metrics is None else bool(metrics)
+        metrics_on = BY_KEYWORD["metrics"].resolve(metrics, env)
 
-        # 1. Validate everything before touching any global state; the MLflow look-up, the one step
-        # with an effect outside this process, comes last.
+        # 1. Validate everything before touching any global state.
         _report_unknown_variables(env)
         if instrument:
             _check_instrument_options(instrument_options)
         configs, source = resolve_backends(backends, env)
-        existing_tp = trace_api.get_tracer_provider()
-        # The provider an earlier init() registered is not the application's: OpenTelemetry lets the
-        # global be set once, so it is kept, with this call's resource.
-        renew = existing_tp is _created_provider()
-        reuse = isinstance(existing_tp, TracerProvider) and not renew
-        if reuse and source == "detected" and any(c.name == "otlp" for c in configs):
-            # An application with its own SDK provider most likely exports to OTEL_EXPORTER_OTLP_* itself.
-            logger.info(
-                "arktrace: not adding the generic OTLP exporter: the application's TracerProvider is "
-                "expected to export to OTEL_EXPORTER_OTLP_ENDPOINT already (name 'otlp' in backends= to "
-                "add it anyway)"
-            )
-            configs = [c for c in configs if c.name != "otlp"]
         spool = None
         if (
             spool_dir is not None
@@ -522,7 +405,28 @@ def init(
             spool = _spool.read_settings(env, spool_dir, spool_max_mb)
             if spool is not None:
                 _spool.prepare(spool, from_keyword=spool_dir is not None)
-        configs = [resolve_mlflow_experiment(c) for c in configs]
+
+    # A backend's own I/O (MLflow's experiment look-up, the one step with an effect outside this process)
+    # comes after every value was checked, and outside the lock: a slow server must not hold up flush()
+    # or shutdown() on other threads for its timeout.
+    configs = [prepare(c) for c in configs]
+
+    with _lock:
+        if _state is not None:  # another thread's init() finished while the look-up ran
+            return _already_initialised()
+        existing_tp = trace_api.get_tracer_provider()
+        # The provider an earlier init() registered is not the application's: OpenTelemetry lets the
+        # global be set once, so it is kept, with this call's resource.
+        renew = existing_tp is _created_provider()
+        reuse = isinstance(existing_tp, TracerProvider) and not renew
+        if reuse and source == "detected" and any(generic(c) for c in configs):
+            # An application with its own SDK provider most likely exports to OTEL_EXPORTER_OTLP_* itself.
+            logger.info(
+                "arktrace: not adding the generic OTLP exporter: the application's TracerProvider is "
+                "expected to export to OTEL_EXPORTER_OTLP_ENDPOINT already (name 'otlp' in backends= to "
+                "add it anyway)"
+            )
+            configs = [c for c in configs if not generic(c)]
 
         # 2. Build providers and processors; nothing global is registered yet.
         resource = build_resource(service_name, service_version, environment, resource_attributes)
@@ -608,6 +512,10 @@ def init(
         for backend_spool in spools:
             backend_spool.start()  # sends what an earlier process left, on its own thread
         _log_choice(configs, source, metrics_on, reuse)
+        if metrics_on:
+            dropped = metrics_dropped(configs)
+            if dropped:
+                logger.warning("arktrace: %s", dropped)
         mismatch = openai_httpx_mismatch()
         if mismatch:
             logger.warning("arktrace: %s", mismatch)
@@ -616,6 +524,15 @@ def init(
             # often its own SDK's (an MLflow experiment name for MLflow's local store).
             logger.log(logging.INFO if configs else logging.WARNING, "arktrace: %s", line)
         return result
+
+
+def _already_initialised() -> InitResult:
+    assert _state is not None
+    logger.warning(
+        "arktrace.init() was already called; this call is ignored (call arktrace.shutdown() first "
+        "to change the configuration)"
+    )
+    return _state.result
 
 
 def flush(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
@@ -666,20 +583,11 @@ def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
 
 # ------------------------------------------------------------------------------------------- internals
 
-_INSTRUMENT_OPTIONS = (
-    "capture_content",
-    "max_value_length",
-    "stream_usage",
-    "max_message_attributes",
-    "prices",
-)
+_INSTRUMENT_OPTIONS = passed_on()
 
 
 def _check_instrument_options(options: Mapping[str, Any]) -> None:
     """What instrument() will check, checked before init() sets anything up (it reads ARKTRACE_* too)."""
-    from arktrace._prices import load_prices
-    from arktrace._settings import load_settings
-
     load_settings(**{name: value for name, value in options.items() if name != "prices"})
     load_prices(options.get("prices"))
 
@@ -718,32 +626,21 @@ def _check_arguments(
     instrument_options: Mapping[str, Any],
 ) -> None:
     """Arguments of init() of the wrong type fail here, by name, before anything is read or set up."""
-    for name, value in (
-        ("service_name", service_name),
-        ("service_version", service_version),
-        ("environment", environment),
-    ):
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(name, repr(value), "a string")
-    if resource_attributes is not None and not (
-        isinstance(resource_attributes, Mapping) and all(isinstance(k, str) for k in resource_attributes)
-    ):
-        raise ConfigError("resource_attributes", repr(resource_attributes), "a mapping with string keys")
-    # bool("false") is True: only real booleans, so a string cannot turn on what it meant to turn off.
-    for name, value in (("instrument", instrument), ("metrics", metrics), ("dotenv", dotenv)):
-        if value is not None and not isinstance(value, bool):
-            raise ConfigError(name, repr(value), "True or False")
+    given = {
+        "service_name": service_name,
+        "service_version": service_version,
+        "environment": environment,
+        "resource_attributes": resource_attributes,
+        "instrument": instrument,
+        "metrics": metrics,
+        "dotenv": dotenv,
+    }
+    for name, value in given.items():
+        if value is not None:
+            BY_KEYWORD[name].resolve(value, {})
     for name in instrument_options:
         if name not in _INSTRUMENT_OPTIONS:
-            import difflib
-            import inspect
-
-            keywords = [*inspect.signature(init).parameters][:-1] + list(_INSTRUMENT_OPTIONS)
-            close = difflib.get_close_matches(name, keywords, 1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise ConfigError(
-                name, "an unknown keyword argument of init()", hint + "one of " + ", ".join(keywords)
-            )
+            raise unknown_keyword(name, "init", keywords("init"))
 
 
 def openai_httpx_mismatch(version: Callable[[str], str] | None = None) -> str | None:

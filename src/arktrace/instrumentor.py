@@ -14,20 +14,13 @@ from collections.abc import Collection
 from typing import Any
 
 from ._instrument import instrument, uninstrument
+from ._options import keywords
 
 __all__ = ["ArktraceInstrumentor"]
 
 # Keywords of arktrace.instrument() that instrument(**kwargs) passes on; the loader's own keywords
 # (skip_dep_check, …) stay out.
-_OPTIONS = (
-    "tracer_provider",
-    "meter_provider",
-    "capture_content",
-    "max_value_length",
-    "stream_usage",
-    "max_message_attributes",
-    "prices",
-)
+_OPTIONS = keywords("instrument")
 
 try:
     from opentelemetry.instrumentation.instrumentor import BaseInstrumentor as _Base

@@ -1,14 +1,14 @@
-"""``arktrace prices register phoenix``: arktrace's price table as Phoenix models, so Phoenix prices calls.
+"""Arize Phoenix: OTLP/HTTP traces, a project header; no metrics. And ``arktrace prices register phoenix``.
 
 Phoenix ignores the cost attributes of a span (``llm.cost.*``). It prices a span when it ingests it,
 from its own model table (``phoenix/server/cost_tracking/cost_model_lookup.py``): the model whose
 ``name_pattern`` matches ``llm.model_name`` (models users added before built-in ones, the most
 specific pattern first), at a price per token type, ``input`` and ``output`` plus the types in
 ``llm.token_count.prompt_details`` / ``completion_details`` (``cache_read``; ``reasoning`` falls back
-to the output price), see ``cost_details_calculator.py``. The table has no ModelArk model, so arktrace
-adds one per price-table entry through Phoenix's GraphQL API (``createModel`` / ``updateModel``):
-pattern ``^<prefix>`` like arktrace's own longest-prefix look-up. Spans ingested before that stay
-unpriced, and Phoenix reloads its table every 5 s.
+to the output price), see ``cost_details_calculator.py``. The table has no ModelArk model, so
+``arktrace prices register phoenix`` adds one per price-table entry through Phoenix's GraphQL API
+(``createModel`` / ``updateModel``): pattern ``^<prefix>`` like arktrace's own longest-prefix look-up.
+Spans ingested before that stay unpriced, and Phoenix reloads its table every 5 s.
 
 Registering is a command, not something ``init()`` does: ``init()`` does no network I/O (MLflow's
 experiment name aside), and prices change once in months, not per process.
@@ -16,18 +16,60 @@ experiment name aside), and prices change once in months, not per process.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from ._errors import ConfigError
-from ._prices import PriceTable, load_prices
+from arktrace._errors import ConfigError
+from arktrace._prices import PriceTable, load_prices
+
+from ._common import BackendConfig, Preset, get, header_value, http_url, join
+
+DEFAULT_URL = "http://localhost:6006"
+
+
+def build(env: Mapping[str, str]) -> BackendConfig:
+    raw_url = get(env, "PHOENIX_COLLECTOR_ENDPOINT") or DEFAULT_URL
+    base = http_url("PHOENIX_COLLECTOR_ENDPOINT", raw_url, DEFAULT_URL)
+    if base.path.endswith("/v1/traces"):
+        base = base._replace(path=base.path[: -len("/v1/traces")])
+    headers: dict[str, str] = {}
+    api_key = get(env, "PHOENIX_API_KEY")
+    if api_key is not None:
+        headers["authorization"] = f"Bearer {header_value('PHOENIX_API_KEY', api_key, secret=True)}"
+    project = get(env, "PHOENIX_PROJECT_NAME")
+    if project is not None:
+        headers["x-project-name"] = header_value("PHOENIX_PROJECT_NAME", project)
+    return BackendConfig(
+        name="phoenix",
+        traces_endpoint=join(base, "/v1/traces"),
+        headers=headers,
+        auth_vars=("PHOENIX_API_KEY",),
+        location_vars=("PHOENIX_COLLECTOR_ENDPOINT",),
+    )
+
+
+PRESET = Preset(
+    name="phoenix",
+    prefix="PHOENIX_",
+    title="Arize Phoenix",
+    variables={
+        "PHOENIX_COLLECTOR_ENDPOINT": ("http://localhost:6006", "Phoenix base URL."),
+        "PHOENIX_API_KEY": ("unset", "API key of a Phoenix with authentication."),
+        "PHOENIX_PROJECT_NAME": ("default", "Project that receives the traces."),
+    },
+    detect_vars=("PHOENIX_COLLECTOR_ENDPOINT", "PHOENIX_API_KEY"),
+    metrics=False,
+    build=build,
+    public_headers={"x-project-name": "project"},
+    aliases=("arize", "arize-phoenix"),
+)
+
+
+# ------------------------------------------------------------------------------------ model prices
 
 _LIST = "query { generativeModels(first: 1000) { edges { node { id name kind } } } }"
 _CREATE = "mutation($input: CreateModelMutationInput!) { createModel(input: $input) { model { id name } } }"
@@ -62,6 +104,9 @@ class _Phoenix:
         self.timeout = timeout
 
     def query(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        import urllib.error  # here: init() imports this module for the preset, and needs neither
+        import urllib.request
+
         body = json.dumps({"query": query, "variables": dict(variables or {})}).encode()
         request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
         try:
@@ -104,6 +149,8 @@ def register_phoenix(
 def run_prices(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
     """``arktrace prices register phoenix``: exit 0 when every model is registered, 1 when Phoenix
     refused, 2 on a configuration error."""
+    import argparse
+
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     parser = argparse.ArgumentParser(
@@ -129,11 +176,9 @@ def run_prices(argv: list[str], out: TextIO | None = None, err: TextIO | None = 
         path = find_dotenv(usecwd=True)
         if path:
             load_dotenv(path, override=False)
-    from ._backends import _phoenix
-
     try:
         table = load_prices()
-        config = _phoenix(os.environ)
+        config = build(os.environ)
     except ConfigError as error:
         print(f"arktrace prices: {error}", file=err)
         return 2
