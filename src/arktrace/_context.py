@@ -20,6 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 
+from ._recorder import current_recorder
+from .conventions.backend_extras import MLFLOW
+
 _SCOPE_KEY = otel_context.create_key("arktrace-context")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,9 +62,6 @@ class _Scope:
 
 
 def _exports_to_mlflow() -> bool:
-    from ._backend_attributes import MLFLOW
-    from ._instrument import current_recorder
-
     recorder = current_recorder()
     return recorder is not None and MLFLOW in recorder.backends
 

@@ -17,10 +17,11 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 from ._content import to_json, truncate
-from ._extract import error_record
 from ._faults import report_fault
+from ._recorder import current_recorder
 from ._settings import Settings, load_settings
 from ._version import SCHEMA_URL, __version__
+from .operations._errors import error_record
 
 # OpenInference span kind -> the GenAI operation it corresponds to, where one exists.
 _KINDS = {
@@ -38,8 +39,6 @@ _settings: Settings | None = None
 
 
 def _current_tracer() -> Any:
-    from ._instrument import current_recorder
-
     recorder = current_recorder()
     if recorder is not None:
         return recorder.tracer
@@ -47,8 +46,6 @@ def _current_tracer() -> Any:
 
 
 def _current_settings() -> Settings:
-    from ._instrument import current_recorder
-
     recorder = current_recorder()
     if recorder is not None:
         return recorder.settings
