@@ -381,10 +381,8 @@ class ObservedStream:
             finally:
                 self._busy = False
             try:
-                if self._record(chunk) and self._hide_usage:
-                    if not getattr(chunk, "choices", None):
-                        continue  # the usage-only chunk arktrace asked for: not the caller's
-                    chunk.usage = None  # on a content chunk, asked for by arktrace (DeepSeek's layout)
+                if self._record(chunk) and self._hide_usage and self._state.hide_usage(chunk):
+                    continue  # the usage-only chunk arktrace asked for: not the caller's
             except Exception:
                 report_fault("reading a stream chunk")
             return chunk
@@ -406,10 +404,8 @@ class ObservedStream:
             finally:
                 self._busy = False
             try:
-                if self._record(chunk) and self._hide_usage:
-                    if not getattr(chunk, "choices", None):
-                        continue
-                    chunk.usage = None
+                if self._record(chunk) and self._hide_usage and self._state.hide_usage(chunk):
+                    continue
             except Exception:
                 report_fault("reading a stream chunk")
             return chunk

@@ -458,6 +458,18 @@ class StreamState:
         (``stream_options.include_usage``) and then hides it from the caller."""
         raise NotImplementedError
 
+    def hide_usage(self, chunk: Any) -> bool:
+        """Hide the usage arktrace asked for from the caller, on a chunk :meth:`record` said carried it.
+
+        True: the chunk is usage only, and is dropped. False: the usage came on a content chunk
+        (DeepSeek's layout) and is taken off it. Chat-style chunks (``choices`` and ``usage``): an
+        operation whose streams are asked for no usage (``include_usage=False``) never gets here.
+        """
+        if not getattr(chunk, "choices", None):
+            return True
+        chunk.usage = None
+        return False
+
     def _choice(self, index: int) -> Choice:
         state = self.choices[index] = Choice()
         return state
