@@ -79,9 +79,9 @@ RAW_BODY_MODES = ("raw", "true")
 
 
 def on_close(http_response: Any, callback: Callable[[], None]) -> None:
-    """Run ``callback`` after ``http_response`` (an httpx response) is closed, by the caller or by the
-    SDK: its ``close`` / ``aclose`` are wrapped on the instance (httpx 0.23-0.28). Absent: the span
-    ends when the stream is exhausted or collected instead."""
+    """Run ``callback`` after ``http_response`` is closed, by the caller or by the SDK: its ``close``
+    / ``aclose`` are wrapped on the instance (httpx 0.23-0.29's response, httpx2 2.x's in openai
+    3.x). Absent: the span ends when the stream is exhausted or collected instead."""
     for name in ("close", "aclose"):
         original = getattr(http_response, name, None)
         if original is None:
