@@ -1,4 +1,4 @@
-"""Every attribute name arktrace writes on a call's span, one constant per name.
+"""The attribute and metric names a call records, one constant per name.
 
 Grouped by the convention that defines it, so a reader sees which backend reads what: OTel GenAI
 (``gen_ai.*``, https://opentelemetry.io/docs/specs/semconv/gen-ai/), OpenInference (``llm.*``,
@@ -38,6 +38,13 @@ GENAI_USAGE_CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
 GENAI_USAGE_CACHE_CREATION = "gen_ai.usage.cache_creation.input_tokens"
 GENAI_USAGE_REASONING = "gen_ai.usage.reasoning.output_tokens"
 GENAI_USAGE_COST = "gen_ai.usage.cost"
+
+# GenAI's client metrics (instrument names) and their token-type data-point attribute
+GENAI_METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+GENAI_METRIC_DURATION = "gen_ai.client.operation.duration"
+GENAI_METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
+GENAI_METRIC_TIME_PER_OUTPUT_CHUNK = "gen_ai.client.operation.time_per_output_chunk"
+GENAI_TOKEN_TYPE = "gen_ai.token.type"
 
 # ---------------------------------------------------------------------------------- OpenInference
 OI_SPAN_KIND = "openinference.span.kind"
@@ -86,6 +93,7 @@ ARKTRACE_PRICE_TABLE = "arktrace.cost.price_table"
 ARKTRACE_BUILTIN_TOOL_CALLS = "arktrace.response.builtin_tool_calls"
 ARKTRACE_TEXT_INPUT_TOKENS = "arktrace.usage.text.input_tokens"
 ARKTRACE_IMAGE_INPUT_TOKENS = "arktrace.usage.image.input_tokens"
+ARKTRACE_METRIC_COST = "arktrace.client.cost"
 
 # -------------------------------------------------------------------------------- backend extras
 LANGFUSE_COMPLETION_START = "langfuse.observation.completion_start_time"

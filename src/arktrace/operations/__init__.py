@@ -4,6 +4,10 @@ An operation module declares one :class:`~arktrace.operations._common.Operation`
 (openai and both Ark SDKs), API paths, safe arguments, request and response extraction, stream state,
 failure-with-200 detection and pricing. Adding one is a new module and a line in ``OPERATIONS``;
 the lifecycle (``_call.py``, ``_instrument.py``) reads these tables and never names an operation.
+
+Logfire keeps one ``EndpointConfig`` NamedTuple per endpoint, with the stream-state class that folds
+its chunks (``logfire/_internal/integrations/llm_providers/types.py``); an ``Operation`` carries, in
+the same way, everything that differs between operations, so that nothing else has to branch.
 """
 
 from __future__ import annotations
