@@ -8,8 +8,10 @@ volcengine-ark-runtime 5.0.54 (``volcenginesdkarkruntime``), opentelemetry-api/s
 
 Read inline on the per-call path, where a helper call would cost more than the read (listed here so
 a reader finds them): the resource's ``_client`` and the Ark clients' ``_base_url``
-(``_instrument``), a chunk's ``__dict__`` / ``__pydantic_extra__`` (the chat stream state's fast
-path, which falls back to public attribute reads for anything else).
+(``_instrument``; absent: the call is not traced, reported once as a fault), the ``_request_id`` the
+SDKs set on a parsed response (``_call``; absent: the id comes from the headers only, or not at all),
+a chunk's ``__dict__`` / ``__pydantic_extra__`` (the chat stream state's fast path, which falls back
+to public attribute reads for anything else).
 """
 
 from __future__ import annotations
