@@ -9,7 +9,7 @@ and never ask which operation it is. Nothing here imports the lifecycle, setup o
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from .._content import dump_model, fields_of, get, sanitize_text, to_json, truncate
 from ..conventions.names import (
@@ -39,53 +39,100 @@ TEXT = "text/plain"
 MAX_COUNT = 2**63 - 1  # OTLP integers are 64-bit: a larger one would fail the whole export batch
 
 
-class Operation(NamedTuple):
-    """One traced API surface. Plain attributes and functions: the per-call path reads them directly.
+class Operation:
+    """One traced API surface: what differs between operations, so that nothing else branches on one.
 
-    A function attribute that is None means "this operation has none": the reader skips it.
+    Slotted attributes, set once: the per-call path reads them directly (a slot read is about half
+    the cost of a NamedTuple field's). A function attribute that is None means "this operation has
+    none": the reader skips it.
     """
 
-    name: str
-    """``gen_ai.operation.name``; also the span name's first word."""
-    span_kind: str
-    """``openinference.span.kind``."""
-    paths: tuple[str, ...]
-    """The API paths the SDKs post this operation to, for the client ``request()`` hook."""
-    patch_points: tuple[tuple[str, str, str], ...]
-    """(module suffix under each SDK package, class, method) of the resource methods that run it;
-    a point missing from an installed SDK is skipped."""
-    safe_arguments: dict[str, Any]
-    """The request arguments whose values are recorded with content capture off, each with the shape
-    its value must have (see :func:`safe_value`); every other argument is recorded by name only."""
-    request_content: Callable[..., dict[str, Any]]
-    """``(args, content, whole, limit, budget)`` → the request's content attributes (capture on only).
-    ``content`` is ``args`` sanitised; ``whole`` its JSON when nothing needed cutting, else None."""
-    output_messages: Callable[[dict[str, Any], Any], Any] | None
-    """``(response fields, choices)`` → the output messages; None: the response carries no content
-    to record (embeddings: vectors), and no ``output.value`` is written."""
-    price: Callable[..., Any]
-    """``(price table, attrs, request model)`` → ``(input cost, output cost)``, or None if unpriced.
-    The pricing unit is the operation's: tokens for the four of today."""
-    stream_state: Any = None
-    """The :class:`StreamState` class a stream of this operation is folded by (None: never streamed)."""
-    include_usage: bool = True
-    """Whether a stream takes ``stream_options.include_usage`` (chat-style streams that only report
-    usage when asked); the Responses API always reports it, and its ``stream_options`` mean something else."""
-    reported_failure: Callable[[Any], BaseException | None] | None = None
-    """A complete response → the failure it reports despite HTTP 200, or None."""
-    outcome: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    """Response fields → attributes of what the response did, recorded with or without content."""
-    output_format: Callable[[dict[str, Any]], Any] | None = None
-    """Arguments → the output format, where ``response_format`` does not give it."""
-    api_type: str | None = None
-    """``openai.api.type``, for an operation GenAI names as another one (Responses is ``chat``)."""
-    model_name_attribute: str | None = None
-    """A name the model is recorded under besides GenAI's and OpenInference's."""
-    reads_choices: bool = True
-    """Whether the response's ``choices`` are its output (finish reasons, messages)."""
-    output_summary: Callable[[dict[str, Any]], str] | None = None
-    """Response fields → a short ``output.value`` for a backend that shows nothing without one, for
-    an operation whose output is no content (see ``conventions.backend_extras``)."""
+    __slots__ = (
+        "api_type",
+        "include_usage",
+        "model_name_attribute",
+        "name",
+        "outcome",
+        "output_format",
+        "output_messages",
+        "output_summary",
+        "patch_points",
+        "paths",
+        "price",
+        "reads_choices",
+        "reported_failure",
+        "request_content",
+        "safe_arguments",
+        "span_kind",
+        "stream_state",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        span_kind: str,
+        paths: tuple[str, ...],
+        patch_points: tuple[tuple[str, str, str], ...],
+        safe_arguments: dict[str, Any],
+        request_content: Callable[..., dict[str, Any]],
+        output_messages: Callable[[dict[str, Any], Any], Any] | None,
+        price: Callable[..., Any],
+        stream_state: Any = None,
+        include_usage: bool = True,
+        reported_failure: Callable[[Any], BaseException | None] | None = None,
+        outcome: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        output_format: Callable[[dict[str, Any]], Any] | None = None,
+        api_type: str | None = None,
+        model_name_attribute: str | None = None,
+        reads_choices: bool = True,
+        output_summary: Callable[[dict[str, Any]], str] | None = None,
+    ) -> None:
+        # ``gen_ai.operation.name``; also the span name's first word.
+        self.name = name
+        # ``openinference.span.kind``.
+        self.span_kind = span_kind
+        # The API paths the SDKs post this operation to, for the client ``request()`` hook.
+        self.paths = paths
+        # (module suffix under each SDK package, class, method) of the resource methods that run it;
+        # a point missing from an installed SDK is skipped.
+        self.patch_points = patch_points
+        # The request arguments whose values are recorded with content capture off, each with the
+        # shape its value must have (see :func:`safe_value`); every other one is recorded by name only.
+        self.safe_arguments = safe_arguments
+        # ``(args, content, whole, limit, budget)`` → the request's content attributes (capture on
+        # only). ``content`` is ``args`` sanitised; ``whole`` its JSON when nothing needed cutting.
+        self.request_content = request_content
+        # ``(response fields, choices)`` → the output messages; None: the response carries no content
+        # to record (embeddings: vectors), and no ``output.value`` is written.
+        self.output_messages = output_messages
+        # ``(price table, attrs, request model)`` → ``(input cost, output cost)``, or None if unpriced.
+        # The pricing unit is the operation's: tokens for the four of today.
+        self.price = price
+        # The :class:`StreamState` class a stream of this operation is folded by (None: never streamed).
+        self.stream_state = stream_state
+        # Whether a stream takes ``stream_options.include_usage`` (chat-style streams that report usage
+        # only when asked); the Responses API always reports it, and its ``stream_options`` mean
+        # something else.
+        self.include_usage = include_usage
+        # A complete response → the failure it reports despite HTTP 200, or None.
+        self.reported_failure = reported_failure
+        # Response fields → attributes of what the response did, recorded with or without content.
+        self.outcome = outcome
+        # Arguments → the output format, where ``response_format`` does not give it.
+        self.output_format = output_format
+        # ``openai.api.type``, for an operation GenAI names as another one (Responses is ``chat``).
+        self.api_type = api_type
+        # A name the model is recorded under besides GenAI's and OpenInference's.
+        self.model_name_attribute = model_name_attribute
+        # Whether the response's ``choices`` are its output (finish reasons, messages).
+        self.reads_choices = reads_choices
+        # Response fields → a short ``output.value`` for a backend that shows nothing without one, for
+        # an operation whose output is no content (see ``conventions.backend_extras``).
+        self.output_summary = output_summary
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.name} {self.paths[0] if self.paths else ''}>"
 
 
 # With content capture off, `llm.invocation_parameters` keeps only values known to carry nothing the
@@ -201,10 +248,17 @@ def output_type(response_format: Any) -> str | None:
 
 
 def conversation_content(
-    content: dict[str, Any], whole: str | None, messages: Any, limit: int, budget: int
+    args: dict[str, Any],
+    content: dict[str, Any],
+    whole: str | None,
+    limit: int,
+    budget: int,
+    messages: Any = None,
 ) -> dict[str, Any]:
     """The content attributes of a conversation request: the whole request, its tool definitions,
-    then ``messages`` (chat's, or the Responses input read as chat messages) in the remaining budget."""
+    then its messages (``messages``, chat's by default) in the remaining budget."""
+    if messages is None:
+        messages = args.get("messages")
     attrs: dict[str, Any] = {
         OI_INPUT_VALUE: whole if whole is not None else truncate(to_json(content), limit),
         OI_INPUT_MIME_TYPE: JSON,

@@ -59,12 +59,6 @@ PATCH_POINTS = (
 PATHS = ("/chat/completions", "/context/chat/completions", "/batch/chat/completions")
 
 
-def request_content(
-    args: dict[str, Any], content: dict[str, Any], whole: str | None, limit: int, budget: int
-) -> dict[str, Any]:
-    return conversation_content(content, whole, args.get("messages"), limit, budget)
-
-
 def output_messages(fields: dict[str, Any], choices: Any) -> list[Any]:
     return [get(c, "message") for c in choices]
 
@@ -217,7 +211,7 @@ CHAT = Operation(
     paths=PATHS,
     patch_points=PATCH_POINTS,
     safe_arguments=SAFE_ARGUMENTS,
-    request_content=request_content,
+    request_content=conversation_content,
     output_messages=output_messages,
     price=price_tokens,
     stream_state=ChatStreamState,

@@ -193,7 +193,7 @@ def request_content(
     args: dict[str, Any], content: dict[str, Any], whole: str | None, limit: int, budget: int
 ) -> dict[str, Any]:
     messages = input_messages(args.get("instructions"), args.get("input"))
-    return conversation_content(content, whole, messages, limit, budget)
+    return conversation_content(args, content, whole, limit, budget, messages)
 
 
 def output_messages(fields: dict[str, Any], choices: Any) -> list[Any]:
