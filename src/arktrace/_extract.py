@@ -3,9 +3,11 @@
 Nothing here touches OpenTelemetry or the network; every function takes plain values (SDK models or
 dicts parsed from a raw body, read alike) and returns an attribute dict, so each can be table-tested.
 OTel GenAI names (``gen_ai.*``) and OpenInference names (``llm.*``, ``input.*``, ``output.*``) are
-written side by side: backends pick the convention they read. What differs between operations is
-read from the :class:`~arktrace.operations.Operation` (its attributes and functions), never by asking
-which operation it is.
+written side by side, in one pass: a writer per convention would read the same arguments and
+response fields a second time on every call, for values that are the same (``conventions/names.py``
+says which name belongs to which convention). Backends pick the convention they read. What differs
+between operations is read from the :class:`~arktrace.operations.Operation` (its attributes and
+functions), never by asking which operation it is.
 """
 
 from __future__ import annotations
