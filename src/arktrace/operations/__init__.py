@@ -8,6 +8,12 @@ the lifecycle (``_call.py``, ``_instrument.py``) reads these tables and never na
 Logfire keeps one ``EndpointConfig`` NamedTuple per endpoint, with the stream-state class that folds
 its chunks (``logfire/_internal/integrations/llm_providers/types.py``); an ``Operation`` carries, in
 the same way, everything that differs between operations, so that nothing else has to branch.
+
+To add one (``images.generate``, say): write ``images.py`` declaring an ``Operation`` (the fields
+are described on the class, the shared pieces are in ``_common.py`` and ``_errors.py``), add it to
+``OPERATIONS`` below, put any new attribute name in ``conventions/names.py``, and give the bundled
+server (``arktrace.testing``) its endpoint. ``tests/test_operations.py`` checks the declaration and
+``tests/test_layers.py`` that the module imports nothing of the lifecycle.
 """
 
 from __future__ import annotations
