@@ -14,6 +14,8 @@ import ast
 from pathlib import Path
 
 import arktrace
+from arktrace import operations
+from arktrace.operations import Operation
 
 PACKAGE_DIR = Path(arktrace.__file__).parent
 
@@ -162,3 +164,41 @@ def lazy_imports(package_dir: Path, names: tuple[str, ...] = NO_LAZY_IMPORTS) ->
 
 def test_the_lifecycle_imports_arktrace_modules_at_the_top_only():
     assert lazy_imports(PACKAGE_DIR) == []
+
+
+# The lifecycle and the extraction read what an operation declares; none of them names one, so adding
+# an operation (a module in operations/) touches none of them.
+GENERIC = ("arktrace._call", "arktrace._instrument", "arktrace._extract", "arktrace._attributes")
+OPERATION_OBJECTS = frozenset(
+    name for name, value in vars(operations).items() if isinstance(value, Operation)
+)
+
+
+def operations_named(package_dir: Path, names: tuple[str, ...] = GENERIC) -> list[str]:
+    modules = _module_names(package_dir)
+    # operations/chat.py and the like; not the registry, nor the shared _common.py and _errors.py
+    one_operation = {n for n in modules if n.startswith("arktrace.operations.") and "._" not in n}
+    found = []
+    for name in names:
+        path = modules[name]
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        visitor = _Imports(name, False, modules)
+        visitor.visit(tree)
+        found += [
+            f"{name} imports {target} (line {line})"
+            for target, line, _ in visitor.found
+            if target in one_operation
+        ]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                found += [
+                    f"{name} imports {alias.name} (line {node.lineno})"
+                    for alias in node.names
+                    if alias.name in OPERATION_OBJECTS
+                ]
+    return found
+
+
+def test_the_lifecycle_and_extraction_name_no_operation():
+    assert {"CHAT", "EMBEDDINGS", "RESPONSES", "TEXT_COMPLETION"} <= OPERATION_OBJECTS
+    assert operations_named(PACKAGE_DIR) == []
