@@ -11,6 +11,7 @@ and nothing is imported to check it.
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 
 import arktrace
@@ -199,6 +200,16 @@ def operations_named(package_dir: Path, names: tuple[str, ...] = GENERIC) -> lis
     return found
 
 
-def test_the_lifecycle_and_extraction_name_no_operation():
+def test_the_lifecycle_and_extraction_name_no_operation(tmp_path):
     assert {"CHAT", "EMBEDDINGS", "RESPONSES", "TEXT_COMPLETION"} <= OPERATION_OBJECTS
     assert operations_named(PACKAGE_DIR) == []
+
+    copy = tmp_path / "arktrace"
+    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    call = copy / "_call.py"
+    call.write_text(
+        call.read_text(encoding="utf-8")
+        + "from .operations import EMBEDDINGS\nfrom .operations import chat\n"
+    )
+    found = operations_named(copy)
+    assert len(found) == 2 and "arktrace.operations.chat" in found[0] and "EMBEDDINGS" in found[1], found
