@@ -1,4 +1,4 @@
-"""The attribute and metric names a call records, one constant per name.
+"""The attribute and metric names arktrace records, one constant per name.
 
 Grouped by the convention that defines it, so a reader sees which backend reads what: OTel GenAI
 (``gen_ai.*``, https://opentelemetry.io/docs/specs/semconv/gen-ai/), OpenInference (``llm.*``,
@@ -38,6 +38,9 @@ GENAI_USAGE_CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
 GENAI_USAGE_CACHE_CREATION = "gen_ai.usage.cache_creation.input_tokens"
 GENAI_USAGE_REASONING = "gen_ai.usage.reasoning.output_tokens"
 GENAI_USAGE_COST = "gen_ai.usage.cost"
+GENAI_CONVERSATION_ID = "gen_ai.conversation.id"
+GENAI_AGENT_NAME = "gen_ai.agent.name"
+GENAI_TOOL_NAME = "gen_ai.tool.name"
 
 # GenAI's client metrics (instrument names) and their token-type data-point attribute
 GENAI_METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
@@ -71,6 +74,10 @@ OI_TOKENS_REASONING = "llm.token_count.completion_details.reasoning"
 OI_COST_PROMPT = "llm.cost.prompt"
 OI_COST_COMPLETION = "llm.cost.completion"
 OI_COST_TOTAL = "llm.cost.total"
+OI_USER_ID = "user.id"
+OI_SESSION_ID = "session.id"
+OI_TAGS = "tag.tags"
+OI_METADATA = "metadata"
 
 # ------------------------------------------------------------------------- OTel general, OpenAI's
 SERVER_ADDRESS = "server.address"
@@ -99,5 +106,10 @@ ARKTRACE_METRIC_COST = "arktrace.client.cost"
 LANGFUSE_COMPLETION_START = "langfuse.observation.completion_start_time"
 LANGFUSE_COST_DETAILS = "langfuse.observation.cost_details"
 LANGFUSE_USAGE_DETAILS = "langfuse.observation.usage_details"
+LANGFUSE_USER_ID = "langfuse.user.id"
+LANGFUSE_SESSION_ID = "langfuse.session.id"
+LANGFUSE_TRACE_TAGS = "langfuse.trace.tags"
+LANGFUSE_TRACE_METADATA_PREFIX = "langfuse.trace.metadata."
+MLFLOW_TRACE_TAG_PREFIX = "mlflow.traceTag."  # a root span's mlflow.traceTag.<key>: the trace's tags
 MLFLOW_COST = "mlflow.llm.cost"
 MLFLOW_CHAT_TOOLS = "mlflow.chat.tools"
