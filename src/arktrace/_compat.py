@@ -1,10 +1,11 @@
 """What arktrace needs from other libraries' private details, in one place.
 
 Each entry names the detail, the versions it was checked against and what happens when it is absent,
-so that a release which moves one breaks this file's tests and nothing else. Checked against openai
-1.40.0 to 3.57 (the versions CI runs), byteplus-python-sdk-v2 3.0.63 (``byteplussdkarkruntime``),
-volcengine-ark-runtime 5.0.54 (``volcenginesdkarkruntime``), opentelemetry-api/sdk 1.45 and pydantic
-1 and 2. ``tests/test_compat.py`` checks each against the installed versions.
+so that a release which moves one breaks this file's tests (``tests/test_compat.py``, run against
+the installed versions) rather than the end-to-end ones. Checked against openai 1.40.0 (httpx 0.27)
+and 3.57.0 (httpx2 2.17), byteplus-python-sdk-v2 3.0.63 (``byteplussdkarkruntime``),
+volcengine-ark-runtime 5.0.54 (``volcenginesdkarkruntime``), opentelemetry-api/sdk 1.45.1 and
+pydantic 2.14 (pydantic 1's name is the fallback, not run here).
 
 Read inline on the per-call path, where a helper call would cost more than the read (listed here so
 a reader finds them): the resource's ``_client`` and the Ark clients' ``_base_url``
