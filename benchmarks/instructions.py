@@ -44,7 +44,8 @@ def _child(part: str, n: int) -> None:
     from arktrace._attributes import write_attributes
     from arktrace._call import Call
     from arktrace._endpoint import endpoint_for
-    from arktrace._extract import CHAT, request_attributes, response_attributes, set_arguments
+    from arktrace._extract import request_attributes, response_attributes, set_arguments
+    from arktrace.operations import CHAT
 
     class Drop(SpanExporter):
         def export(self, spans):  # type: ignore[no-untyped-def]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from arktrace._backend_attributes import extras_for, write_cost, write_tools, write_usage
 from arktrace._settings import Settings
+from arktrace.conventions.backend_extras import extras_for, write_cost, write_tools, write_usage
 
 BOTH = extras_for(["langfuse", "mlflow"])
 
@@ -77,8 +77,11 @@ def test_no_langfuse_usage_json_where_openobserve_reads_the_same_span() -> None:
 
 
 def test_embeddings_summary_is_written_for_mlflow_only():
-    from arktrace._backend_attributes import write_output_summary
     from arktrace._settings import Settings
+    from arktrace.conventions.backend_extras import write_output_summary
+    from arktrace.operations import CHAT, EMBEDDINGS
+
+    summary = EMBEDDINGS.output_summary
 
     response = {
         "model": "doubao-embedding",
@@ -86,19 +89,17 @@ def test_embeddings_summary_is_written_for_mlflow_only():
     }
     for backends, expected in ((frozenset({"mlflow"}), True), (frozenset({"langfuse"}), False)):
         attrs: dict = {}
-        write_output_summary(attrs, "embeddings", response, Settings(), backends)
+        write_output_summary(attrs, summary, response, Settings(), backends)
         assert ("output.value" in attrs) is expected
     attrs = {}
-    write_output_summary(attrs, "embeddings", response, Settings(), frozenset({"mlflow"}))
+    write_output_summary(attrs, summary, response, Settings(), frozenset({"mlflow"}))
     assert json.loads(attrs["output.value"]) == {
         "model": "doubao-embedding",
         "embeddings": 2,
         "dimensions": 3,
     }
     attrs = {}
-    write_output_summary(
-        attrs, "embeddings", response, Settings(capture_content=False), frozenset({"mlflow"})
-    )
+    write_output_summary(attrs, summary, response, Settings(capture_content=False), frozenset({"mlflow"}))
     assert attrs == {}
-    write_output_summary(attrs, "chat", response, Settings(), frozenset({"mlflow"}))
+    write_output_summary(attrs, CHAT.output_summary, response, Settings(), frozenset({"mlflow"}))
     assert attrs == {}

@@ -418,7 +418,7 @@ def test_ark_post_is_one_span_like_create(ark, spans):
     ],
 )
 def test_operation_for_path(path, expected):
-    from arktrace._extract import operation_for_path
+    from arktrace.operations import operation_for_path
 
     op = operation_for_path(path, "https://ark.example/api/v3/")
     assert (op.name if op else None) == expected

@@ -8,9 +8,9 @@ from openai.types.completion_usage import CompletionUsage
 
 from arktrace import ConfigError
 from arktrace._endpoint import endpoint_for
-from arktrace._extract import message_attributes, usage_attributes
 from arktrace._settings import load_settings
-from arktrace._stream_state import ChatStreamState
+from arktrace.operations._common import message_attributes, usage_attributes
+from arktrace.operations.chat import ChatStreamState
 
 MODELARK = {
     "completion_tokens": 153,

@@ -23,9 +23,12 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 import arktrace
 from arktrace import _faults
-from arktrace._extract import CHAT, EMBEDDINGS, TEXT_COMPLETION, response_attributes, usage_attributes
+from arktrace._extract import response_attributes
 from arktrace._settings import Settings
-from arktrace._stream_state import ChatStreamState, CompletionStreamState
+from arktrace.operations import CHAT, EMBEDDINGS, TEXT_COMPLETION
+from arktrace.operations._common import usage_attributes
+from arktrace.operations.chat import ChatStreamState
+from arktrace.operations.completions import CompletionStreamState
 
 try:  # how the SDK turns a body into a model: recursively, without validation
     from openai._models import construct_type

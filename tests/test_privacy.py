@@ -481,7 +481,7 @@ def test_capture_off_records_only_known_safe_parameter_values(server: Any, provi
 def test_credentials_to_cut_are_every_non_public_value_of_eight_characters_or_more() -> None:
     from types import SimpleNamespace
 
-    from arktrace._extract import credentials_sent
+    from arktrace.operations._errors import credentials_sent
 
     client = SimpleNamespace(
         api_key="sk-12345678",

@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 import arktrace
-from arktrace._stream_state import ResponsesStreamState
+from arktrace.operations.responses import ResponsesStreamState
 from arktrace.testing import count_tokens
 from conftest import ENDPOINT, RESOLVED
 
@@ -700,13 +700,13 @@ def test_stream_state_builtin_item_is_output():
     ],
 )
 def test_finish_reasons_use_the_chat_words(response, reasons):
-    from arktrace._responses import outcome_attributes
+    from arktrace.operations.responses import outcome_attributes
 
     assert outcome_attributes(response).get("gen_ai.response.finish_reasons") == reasons
 
 
 def test_output_message_keeps_every_call_in_order():
-    from arktrace._responses import output_message
+    from arktrace.operations.responses import output_message
 
     output = [
         {"type": "reasoning", "summary": [{"type": "summary_text", "text": "thinking"}]},

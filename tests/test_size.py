@@ -16,7 +16,7 @@ from openai.types.chat import ChatCompletionChunk
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from arktrace._setup import flush, init, shutdown
-from arktrace._stream_state import ChatStreamState
+from arktrace.operations.chat import ChatStreamState
 from otlp_receiver import OTLPReceiver, attributes, clean_env_fixture, receiver_fixture  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("clean_env")

@@ -5,7 +5,7 @@
 ``benchmarks/instructions.py``: 36 attributes cost 1.6 times a whole bare span). arktrace's
 extractors only ever produce values that validation leaves unchanged (str, bool, int, float, tuples
 of str), so when the span is the SDK's own kind, with no value-length limit configured and room under
-the count limit, the already-clean values go straight into its attribute store. Anything else
+the count limit, the already-clean values go straight into its attribute store (``_compat``). Anything else
 (another SDK, a configured limit, an unexpected value type) takes the public ``set_attributes`` path,
 so behaviour is the same either way; only the cost differs.
 
@@ -18,12 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._compat import update_attribute_store
 from ._content import exportable
-
-try:
-    from opentelemetry.attributes import BoundedAttributes
-except ImportError:  # pragma: no cover
-    BoundedAttributes = None  # type: ignore[assignment,misc]
 
 _INT64 = range(-(2**63), 2**63)
 
@@ -64,17 +60,5 @@ def write_attributes(span: Any, attrs: dict[str, Any]) -> None:
     if not clean:
         attrs = _repaired(attrs)
         clean = _clean(attrs)
-    store = getattr(span, "_attributes", None)
-    if (
-        store is not None
-        and type(store) is BoundedAttributes
-        and store.max_value_len is None
-        and not getattr(store, "_immutable", True)
-        and (store.maxlen is None or len(store._dict) + len(attrs) <= store.maxlen)
-        and getattr(span, "_end_time", 0) is None
-        and clean
-    ):
-        with store._lock:
-            store._dict.update(attrs)
-    else:
+    if not (clean and update_attribute_store(span, attrs)):
         span.set_attributes(attrs)

@@ -15,51 +15,59 @@ import json
 import weakref
 from datetime import datetime, timezone
 from time import perf_counter, time_ns
-from types import MethodType
-from typing import Any, NamedTuple
+from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
+from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
 from ._attributes import write_attributes
-from ._backend_attributes import write_cost, write_output_summary, write_tools, write_usage
+from ._compat import (
+    RAW_BODY_MODES,
+    RAW_RESPONSE_HEADER,
+    class_parse,
+    fields_set,
+    is_sdk_stream,
+    on_close,
+    replace_iterator,
+    unwatch_parse,
+    watch_parse,
+)
 from ._content import get
 from ._context import current_scope
 from ._endpoint import Endpoint
-from ._extract import (
-    EMBEDDINGS,
-    Operation,
-    error_attributes,
-    error_record,
-    error_type,
-    request_attributes,
-    request_id_attributes,
-    response_attributes,
-    set_arguments,
-)
+from ._extract import request_attributes, response_attributes, set_arguments
 from ._faults import report_fault
-from ._metrics import Metrics
-from ._prices import PriceTable
-from ._settings import Settings
-from ._stream_state import ChatStreamState, StreamState
+from ._recorder import Recorder
 from ._usage_notice import stream_ended_without_usage
+from .conventions.backend_extras import (
+    write_completion_start,
+    write_cost,
+    write_output_summary,
+    write_tools,
+    write_usage,
+)
+from .conventions.names import (
+    ERROR_TYPE,
+    GENAI_OPERATION,
+    GENAI_PROVIDER,
+    GENAI_REQUEST_MODEL,
+    GENAI_RESPONSE_MODEL,
+    GENAI_RESPONSE_TIME_TO_FIRST_CHUNK,
+    GENAI_USAGE_INPUT_TOKENS,
+    GENAI_USAGE_OUTPUT_TOKENS,
+    HTTP_REQUEST_ID,
+    HTTP_STATUS_CODE,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+)
+from .operations import Operation
+from .operations._common import StreamState
+from .operations._errors import error_attributes, error_record, error_type, request_id_attributes
 
 # Set in the context while a patched method runs, so a patched method that calls another one
 # (``parse`` → ``create`` in some SDK versions) yields one span, not two.
 IN_CALL_KEY = otel_context.create_key("arktrace-in-call")
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
 _OK = Status(StatusCode.OK)
-
-
-class Recorder(NamedTuple):
-    """What every call records into, fixed when ``instrument()`` runs."""
-
-    tracer: Tracer
-    metrics: Metrics
-    prices: PriceTable
-    settings: Settings
-    backends: frozenset[str] = frozenset()
-    """What calls write for the backends ``init()`` exports to (``_backend_attributes.extras_for``)."""
 
 
 class Call:
@@ -69,7 +77,7 @@ class Call:
         "client",
         "endpoint",
         "headers",
-        "id_header",
+        "id_attribute",
         "kwargs",
         "op",
         "open",
@@ -89,7 +97,7 @@ class Call:
         op: Operation,
         kwargs: dict[str, Any],
         endpoint: Endpoint,
-        id_header: str = "x-request-id",
+        id_attribute: str = HTTP_REQUEST_ID,
         client: Any = None,
     ) -> None:
         self.recorder = recorder
@@ -98,7 +106,8 @@ class Call:
         self.kwargs = kwargs
         self.op = op
         self.endpoint = endpoint
-        self.id_header = id_header  # which response header the SDK's parsed ``_request_id`` holds
+        # The attribute of the response header the SDK's parsed ``_request_id`` holds (per SDK).
+        self.id_attribute = id_attribute
         self.headers: Any = None  # the HTTP response's headers, when the SDK hands them over
         # Emptied by the one end that wins: list.pop is atomic (one C call under the GIL, the list's own
         # lock in free-threaded builds), so a close on another thread, a finaliser and StopIteration
@@ -161,7 +170,7 @@ class Call:
         try:
             if self.raw_mode is not None and hasattr(result, "http_response"):
                 _watch_raw_response(self, result)
-            elif self.args.get("stream") is True and hasattr(result, "_iterator"):
+            elif self.args.get("stream") is True and is_sdk_stream(result):
                 ObservedStream.attach(self, result)
             else:
                 self.finish(result)
@@ -179,11 +188,11 @@ class Call:
             attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
             if self.recorder.backends and self.recording:
                 write_output_summary(
-                    attrs, self.op.name, response, self.recorder.settings, self.recorder.backends
+                    attrs, self.op.output_summary, response, self.recorder.settings, self.recorder.backends
                 )
             request_id = get(response, "_request_id")
             if isinstance(request_id, str) and request_id:
-                attrs[f"http.response.header.{self.id_header}"] = (request_id,)
+                attrs[self.id_attribute] = (request_id,)
             if self.op.reported_failure is not None:
                 failure = self.op.reported_failure(response)
         except Exception:
@@ -220,15 +229,13 @@ class Call:
             if state.first_output_at is not None:
                 ttft = state.first_output_at - self.start_perf
                 first_ns = self.start_ns + int(ttft * 1e9)
-                attrs["gen_ai.response.time_to_first_chunk"] = ttft
-                attrs["langfuse.observation.completion_start_time"] = datetime.fromtimestamp(
-                    first_ns / 1e9, tz=timezone.utc
-                ).isoformat()
+                attrs[GENAI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttft
+                write_completion_start(attrs, datetime.fromtimestamp(first_ns / 1e9, tz=timezone.utc))
                 if complete and state.output_chunks > 1:
                     per_chunk = (perf_counter() - state.first_output_at) / (state.output_chunks - 1)
             if (
                 complete
-                and "gen_ai.usage.output_tokens" not in attrs
+                and GENAI_USAGE_OUTPUT_TOKENS not in attrs
                 and self.op.include_usage
                 and self.raw_mode is None
                 and "stream_options" not in self.args
@@ -277,20 +284,14 @@ class Call:
             report_fault("ending a span")
 
     def _cost(self, attrs: dict[str, Any]) -> float | None:
-        """Price the call from its measured tokens; write the cost, and the names of their own that the
-        configured backends read (``_backend_attributes``); None if unpriced."""
+        """Price the call by its operation's unit; write the cost, and the names of their own that the
+        configured backends read (``backend_extras``); None if unpriced."""
         backends = self.recorder.backends
         if backends:
             write_usage(attrs, backends)
             if self.recording:
                 write_tools(attrs, self.args, self.recorder.settings, backends)
-        priced = self.recorder.prices.cost(
-            attrs.get("gen_ai.response.model"),
-            self.args.get("model"),
-            attrs.get("gen_ai.usage.input_tokens"),
-            attrs.get("gen_ai.usage.output_tokens", 0 if self.op is EMBEDDINGS else None),
-            attrs.get("gen_ai.usage.cache_read.input_tokens"),
-        )
+        priced = self.op.price(self.recorder.prices, attrs, self.args.get("model"))
         if priced is None:
             return None
         return write_cost(attrs, priced[0], priced[1], self.recorder.prices.label, backends)
@@ -306,34 +307,30 @@ class Call:
     ) -> None:
         endpoint = self.endpoint
         point: dict[str, Any] = {
-            "gen_ai.operation.name": self.op.name,
-            "gen_ai.provider.name": endpoint.provider,
+            GENAI_OPERATION: self.op.name,
+            GENAI_PROVIDER: endpoint.provider,
         }
         model = self.args.get("model")
         if isinstance(model, str):
-            point["gen_ai.request.model"] = model
-        response_model = attrs.get("gen_ai.response.model")
+            point[GENAI_REQUEST_MODEL] = model
+        response_model = attrs.get(GENAI_RESPONSE_MODEL)
         if response_model:
-            point["gen_ai.response.model"] = response_model
+            point[GENAI_RESPONSE_MODEL] = response_model
         if endpoint.address:
-            point["server.address"] = endpoint.address
+            point[SERVER_ADDRESS] = endpoint.address
         if endpoint.port:
-            point["server.port"] = endpoint.port
+            point[SERVER_PORT] = endpoint.port
         if error is not None:
-            point["error.type"] = error_type(error)
+            point[ERROR_TYPE] = error_type(error)
         self.recorder.metrics.record(
             point,
             duration,
-            attrs.get("gen_ai.usage.input_tokens"),
-            attrs.get("gen_ai.usage.output_tokens"),
+            attrs.get(GENAI_USAGE_INPUT_TOKENS),
+            attrs.get(GENAI_USAGE_OUTPUT_TOKENS),
             ttft,
             per_chunk,
             cost,
         )
-
-
-def new_stream_state(op: Operation, limit: int) -> StreamState:
-    return (op.stream_state or ChatStreamState)(limit)
 
 
 class ObservedStream:
@@ -351,7 +348,7 @@ class ObservedStream:
     def __init__(self, call: Call, inner: Any, hide_usage: bool) -> None:
         self._call = call
         self._inner = inner
-        self._state = new_stream_state(call.op, call.recorder.settings.max_value_length)
+        self._state: StreamState = call.op.stream_state(call.recorder.settings.max_value_length)
         self._record = self._state.record
         self._hide_usage = hide_usage
         if hide_usage:
@@ -362,9 +359,8 @@ class ObservedStream:
     def attach(cls, call: Call, stream: Any) -> None:
         call.streaming = True
         call.headers = stream.response.headers
-        observer = cls(call, stream._iterator, call.stream_usage_added)
-        stream._iterator = observer
-        _on_close(stream.response, observer._closed)
+        observer = replace_iterator(stream, lambda inner: cls(call, inner, call.stream_usage_added))
+        on_close(stream.response, observer._closed)
 
     # The two methods below are the per-chunk path: the observing is inlined, not a helper call.
 
@@ -385,10 +381,8 @@ class ObservedStream:
             finally:
                 self._busy = False
             try:
-                if self._record(chunk) and self._hide_usage:
-                    if not getattr(chunk, "choices", None):
-                        continue  # the usage-only chunk arktrace asked for: not the caller's
-                    chunk.usage = None  # on a content chunk, asked for by arktrace (DeepSeek's layout)
+                if self._record(chunk) and self._hide_usage and self._state.hide_usage(chunk):
+                    continue  # the usage-only chunk arktrace asked for: not the caller's
             except Exception:
                 report_fault("reading a stream chunk")
             return chunk
@@ -410,10 +404,8 @@ class ObservedStream:
             finally:
                 self._busy = False
             try:
-                if self._record(chunk) and self._hide_usage:
-                    if not getattr(chunk, "choices", None):
-                        continue
-                    chunk.usage = None
+                if self._record(chunk) and self._hide_usage and self._state.hide_usage(chunk):
+                    continue
             except Exception:
                 report_fault("reading a stream chunk")
             return chunk
@@ -449,35 +441,7 @@ class ObservedStream:
 def _marks_usage(chunk: Any) -> bool:
     """True when the chunk came with the ``usage`` key, set to null: the mark of a server answering
     ``include_usage`` (a chunk built without the key leaves it out of the model's set fields)."""
-    fields = getattr(chunk, "__pydantic_fields_set__", None)
-    if fields is None:  # pydantic 1 (read only there: pydantic 2 warns on this name)
-        fields = getattr(chunk, "__fields_set__", ())
-    return "usage" in fields and getattr(chunk, "usage", None) is None
-
-
-def _on_close(http_response: Any, callback: Any) -> None:
-    """Run ``callback`` after ``http_response`` is closed, by the caller or by the SDK."""
-    for name in ("close", "aclose"):
-        original = getattr(http_response, name, None)
-        if original is None:
-            continue
-        if inspect.iscoroutinefunction(original):
-
-            async def closer(_original: Any = original) -> Any:
-                try:
-                    return await _original()
-                finally:
-                    callback()
-
-        else:
-
-            def closer(_original: Any = original) -> Any:
-                try:
-                    return _original()
-                finally:
-                    callback()
-
-        setattr(http_response, name, closer)
+    return "usage" in fields_set(chunk) and getattr(chunk, "usage", None) is None
 
 
 def _watch_raw_response(call: Call, response: Any) -> None:
@@ -491,9 +455,8 @@ def _watch_raw_response(call: Call, response: Any) -> None:
     http_response = response.http_response
     call.headers = http_response.headers
     if call.span.is_recording():
-        call.span.set_attribute("http.response.status_code", http_response.status_code)
-    # "raw" from .with_raw_response in openai >= 1.x's new helpers, "true" from the legacy ones.
-    if call.raw_mode in ("raw", "true") and call.args.get("stream") is not True:
+        call.span.set_attribute(HTTP_STATUS_CODE, http_response.status_code)
+    if call.raw_mode in RAW_BODY_MODES and call.args.get("stream") is not True:
         try:
             body = json.loads(http_response.content)
         except Exception:
@@ -504,13 +467,13 @@ def _watch_raw_response(call: Call, response: Any) -> None:
             call.end()
         return
 
-    original = type(response).parse
+    original = class_parse(response)
     watch = (_AsyncRawWatch if inspect.iscoroutinefunction(original) else _RawWatch)(call, response)
     # A bound method of the response, like the SDK's own: whoever keeps it keeps the response alive
     # (the SDK's parse needs it). It is in the response's own dict, a cycle the collector frees; it is
     # removed at the first parse or close, after which the response lives by refcount again.
-    response.parse = MethodType(watch.parse, response)
-    _on_close(http_response, watch.closed)
+    watch_parse(response, watch.parse)
+    on_close(http_response, watch.closed)
     weakref.finalize(response, watch.closed)
 
 
@@ -525,7 +488,7 @@ class _RawWatch:
 
     def __init__(self, call: Call, response: Any) -> None:
         self.call = call
-        self.original = type(response).parse  # the class's function: a bound one would be strong
+        self.original = class_parse(response)  # the class's function: a bound one would be strong
         self.response = weakref.ref(response)
         self.parsing = False
         self.observed = False
@@ -545,7 +508,7 @@ class _RawWatch:
             return parsed
         self.observed = True
         try:
-            if hasattr(parsed, "_iterator") and hasattr(parsed, "response"):
+            if is_sdk_stream(parsed) and hasattr(parsed, "response"):
                 ObservedStream.attach(self.call, parsed)
             elif not isinstance(parsed, (str, bytes)):
                 self.call.finish(parsed)
@@ -556,9 +519,7 @@ class _RawWatch:
     def _restore(self, response: Any) -> None:
         """Give the response its class's ``parse`` back (and its refcount lifetime: no more cycle)."""
         try:
-            mine = vars(response).get("parse")
-            if getattr(mine, "__func__", None) == self.parse:
-                del response.parse
+            unwatch_parse(response, self.parse)
         except Exception:
             report_fault("restoring a raw response's parse")
 

@@ -20,6 +20,21 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 
+from ._recorder import current_recorder
+from .conventions.backend_extras import MLFLOW
+from .conventions.names import (
+    GENAI_CONVERSATION_ID,
+    LANGFUSE_SESSION_ID,
+    LANGFUSE_TRACE_METADATA_PREFIX,
+    LANGFUSE_TRACE_TAGS,
+    LANGFUSE_USER_ID,
+    MLFLOW_TRACE_TAG_PREFIX,
+    OI_METADATA,
+    OI_SESSION_ID,
+    OI_TAGS,
+    OI_USER_ID,
+)
+
 _SCOPE_KEY = otel_context.create_key("arktrace-context")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,30 +53,27 @@ class _Scope:
         self.call_name = call_name
         attrs: dict[str, Any] = dict(values)
         if tags:
-            attrs["tag.tags"] = list(tags)
-            attrs["langfuse.trace.tags"] = list(tags)
+            attrs[OI_TAGS] = list(tags)
+            attrs[LANGFUSE_TRACE_TAGS] = list(tags)
         if metadata:
-            attrs["metadata"] = json.dumps(metadata, ensure_ascii=False, default=str)
+            attrs[OI_METADATA] = json.dumps(metadata, ensure_ascii=False, default=str)
             for key, value in metadata.items():
-                attrs[f"langfuse.trace.metadata.{key}"] = (
+                attrs[f"{LANGFUSE_TRACE_METADATA_PREFIX}{key}"] = (
                     value if isinstance(value, (str, bool, int, float)) else json.dumps(value, default=str)
                 )
         if (tags or metadata) and _exports_to_mlflow():
             # MLflow makes the root span's mlflow.traceTag.<key> attributes the trace's tags
             # (mlflow/store/tracking/sqlalchemy_store.py, _log_spans_once); a tag is a key there.
             for tag in tags:
-                attrs[f"mlflow.traceTag.{tag}"] = "true"
+                attrs[f"{MLFLOW_TRACE_TAG_PREFIX}{tag}"] = "true"
             for key, value in metadata.items():
-                attrs[f"mlflow.traceTag.{key}"] = (
+                attrs[f"{MLFLOW_TRACE_TAG_PREFIX}{key}"] = (
                     value if isinstance(value, str) else json.dumps(value, default=str)
                 )
         self.attributes = attrs
 
 
 def _exports_to_mlflow() -> bool:
-    from ._backend_attributes import MLFLOW
-    from ._instrument import current_recorder
-
     recorder = current_recorder()
     return recorder is not None and MLFLOW in recorder.backends
 
@@ -90,12 +102,12 @@ class context:  # lower-case: used like a function, `with arktrace.context(...)`
     ) -> None:
         values: dict[str, Any] = {}
         if user_id is not None:
-            values["user.id"] = str(user_id)
-            values["langfuse.user.id"] = str(user_id)
+            values[OI_USER_ID] = str(user_id)
+            values[LANGFUSE_USER_ID] = str(user_id)
         if session_id is not None:
-            values["session.id"] = str(session_id)
-            values["gen_ai.conversation.id"] = str(session_id)
-            values["langfuse.session.id"] = str(session_id)
+            values[OI_SESSION_ID] = str(session_id)
+            values[GENAI_CONVERSATION_ID] = str(session_id)
+            values[LANGFUSE_SESSION_ID] = str(session_id)
         values.update(attributes)
         self._values = values
         self._tags = [str(t) for t in tags] if tags is not None else []

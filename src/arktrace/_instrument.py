@@ -4,7 +4,7 @@ Two levels are patched. The resource methods (``Completions.create`` and friends
 documented call starts: they see the caller's arguments and run the whole call, retries included.
 Below them, the client's ``request()`` sees every request the client sends, also those sent around
 the resource methods (LiteLLM >= 1.100 calls ``client.post("/chat/completions", ...)`` directly). It
-traces only a POST to the path of an operation arktrace traces (``PATH_OPERATIONS``): a
+traces only a POST to the path of an operation arktrace traces (``operations.PATH_OPERATIONS``): a
 ``models.list()`` or a file upload is not an LLM call and gets no span. Inside a traced resource method
 it passes straight through after one context lookup, so a call is one span whichever level saw it
 first. ``request()`` rather than ``post()``: resources bind ``client.post`` when they are built, so a
@@ -29,60 +29,24 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from ._backend_attributes import extras_for
-from ._call import IN_CALL_KEY, RAW_RESPONSE_HEADER, Call, Recorder
+from ._call import IN_CALL_KEY, Call
+from ._compat import RAW_RESPONSE_HEADER
+from ._compat import SUPPRESS_KEY as _SUPPRESS_KEY
 from ._context import ensure_processor, remove_processors
 from ._endpoint import clear_cache, endpoint_for
 from ._errors import ConfigError
-from ._extract import CHAT, EMBEDDINGS, RESPONSES, TEXT_COMPLETION, Operation, operation_for_path
 from ._faults import forget as forget_faults
 from ._faults import report_fault
 from ._metrics import Metrics
 from ._prices import load_prices
+from ._recorder import Recorder, set_current_recorder
+from ._recorder import current_recorder as current_recorder  # read by tests and benchmarks here
 from ._settings import load_settings
 from ._version import SCHEMA_URL, __version__
+from .conventions.backend_extras import extras_for
+from .conventions.names import HTTP_CLIENT_REQUEST_ID, HTTP_REQUEST_ID
+from .operations import PATCH_POINTS, Operation, operation_for_path
 
-try:  # the key OTel instrumentations honour to stay quiet inside exporters and `suppress_instrumentation()`
-    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as _SUPPRESS_KEY
-except ImportError:  # pragma: no cover - very old opentelemetry-api
-    _SUPPRESS_KEY = None
-
-# (module suffix, class, method, operation); each is tried under every SDK package prefix below, and
-# skipped where it does not exist in the installed version.
-_PATCH_POINTS: tuple[tuple[str, str, str, Operation], ...] = (
-    ("resources.chat.completions", "Completions", "create", CHAT),
-    ("resources.chat.completions", "AsyncCompletions", "create", CHAT),
-    # .parse() posts directly in later 1.x, 2.x and 3.x; in older 1.x (1.40) it calls create(), and
-    # the in-call guard keeps that at one span.
-    ("resources.chat.completions", "Completions", "parse", CHAT),
-    ("resources.chat.completions", "AsyncCompletions", "parse", CHAT),
-    ("resources.beta.chat.completions", "Completions", "parse", CHAT),
-    ("resources.beta.chat.completions", "AsyncCompletions", "parse", CHAT),
-    ("resources.completions", "Completions", "create", TEXT_COMPLETION),
-    ("resources.completions", "AsyncCompletions", "create", TEXT_COMPLETION),
-    ("resources.embeddings", "Embeddings", "create", EMBEDDINGS),
-    ("resources.embeddings", "AsyncEmbeddings", "create", EMBEDDINGS),
-    ("resources.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
-    ("resources.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
-    # The Responses API (openai >= 1.66, and the Ark SDKs). .stream() goes through create(); .parse()
-    # posts directly (where it exists).
-    ("resources.responses.responses", "Responses", "create", RESPONSES),
-    ("resources.responses.responses", "AsyncResponses", "create", RESPONSES),
-    ("resources.responses.responses", "Responses", "parse", RESPONSES),
-    ("resources.responses.responses", "AsyncResponses", "parse", RESPONSES),
-    # Ark runtime SDKs only: chat over a context cache, and batch inference (the SDK retries inside
-    # the call, so its retries share the call's one span). batch_chat is the deprecated batch.chat.
-    ("resources.context.completions", "Completions", "create", CHAT),
-    ("resources.context.completions", "AsyncCompletions", "create", CHAT),
-    ("resources.batch.chat.completions", "Completions", "create", CHAT),
-    ("resources.batch.chat.completions", "AsyncCompletions", "create", CHAT),
-    ("resources.batch_chat.completions", "Completions", "create", CHAT),
-    ("resources.batch_chat.completions", "AsyncCompletions", "create", CHAT),
-    ("resources.batch.embeddings", "Embeddings", "create", EMBEDDINGS),
-    ("resources.batch.embeddings", "AsyncEmbeddings", "create", EMBEDDINGS),
-    ("resources.batch.multimodal_embeddings", "MultimodalEmbeddings", "create", EMBEDDINGS),
-    ("resources.batch.multimodal_embeddings", "AsyncMultimodalEmbeddings", "create", EMBEDDINGS),
-)
 # The client's own send method (module suffix, class, method): the lower patch point. A request sent
 # to an LLM path around the resource methods (LiteLLM >= 1.100 calls ``client.post("/chat/completions",
 # ...)``) is traced here; inside a traced resource method it passes straight through. ``request`` and
@@ -93,13 +57,13 @@ _CLIENT_POINTS: tuple[tuple[str, str, str], ...] = (
     ("_base_client", "AsyncAPIClient", "request"),
 )
 _POINT_MODULES = tuple(
-    dict.fromkeys([suffix for suffix, _, _, _ in _PATCH_POINTS] + [suffix for suffix, _, _ in _CLIENT_POINTS])
+    dict.fromkeys([suffix for suffix, _, _, _ in PATCH_POINTS] + [suffix for suffix, _, _ in _CLIENT_POINTS])
 )
 # The OpenAI SDK, and the two Ark runtime SDKs (forks of its structure) when installed.
 _SDK_PACKAGES = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
 # The response header behind the ``_request_id`` an SDK sets on what it parses: openai keeps the
 # provider's request id, the Ark SDKs the X-Client-Request-Id they sent (which ModelArk echoes).
-_PARSED_ID_HEADER = {"openai": "x-request-id"}
+_PARSED_ID_ATTRIBUTE = {"openai": HTTP_REQUEST_ID}
 
 
 class _Patch(NamedTuple):
@@ -166,6 +130,7 @@ def instrument(
             settings=settings,
         )
         _state = _State(recorder=recorder)
+        set_current_recorder(recorder)
         # SDKs the application already imported are patched now; the others when they are imported
         # (importing an SDK the application may never use would cost it up to a second and 14 MB).
         for package in _SDK_PACKAGES:
@@ -245,8 +210,8 @@ def _patch_module_now(state: _State, module: Any) -> None:
         return
     state.modules.add(module.__name__)
     package, _, suffix = module.__name__.partition(".")
-    id_header = _PARSED_ID_HEADER.get(package, "x-client-request-id")
-    for point_suffix, class_name, method, op in _PATCH_POINTS:
+    id_attribute = _PARSED_ID_ATTRIBUTE.get(package, HTTP_CLIENT_REQUEST_ID)
+    for point_suffix, class_name, method, op in PATCH_POINTS:
         if point_suffix != suffix:
             continue
         owner = getattr(module, class_name, None)
@@ -254,7 +219,7 @@ def _patch_module_now(state: _State, module: Any) -> None:
             continue  # not in this SDK version
         original = owner.__dict__[method]
         is_async = inspect.iscoroutinefunction(original) or owner.__name__.startswith("Async")
-        wrapper = _make_wrapper(state, op, original, is_async, id_header)
+        wrapper = _make_wrapper(state, op, original, is_async, id_attribute)
         setattr(owner, method, wrapper)
         state.patches.append(_Patch(owner, method, original, wrapper))
     for point_suffix, class_name, method in _CLIENT_POINTS:
@@ -264,7 +229,7 @@ def _patch_module_now(state: _State, module: Any) -> None:
         if not isinstance(owner, type) or method not in owner.__dict__:
             continue
         original = owner.__dict__[method]
-        wrapper = _make_request_wrapper(state, original, inspect.iscoroutinefunction(original), id_header)
+        wrapper = _make_request_wrapper(state, original, inspect.iscoroutinefunction(original), id_attribute)
         setattr(owner, method, wrapper)
         state.patches.append(_Patch(owner, method, original, wrapper))
 
@@ -278,6 +243,7 @@ def uninstrument() -> None:
     global _state
     with _lock:
         state, _state = _state, None
+        set_current_recorder(None)
         if state is not None:
             state.active = False
             for patch in reversed(state.patches):
@@ -298,12 +264,7 @@ def write_names_for(backends: Iterable[str]) -> None:
         state = _state
         if state is not None:
             state.recorder = state.recorder._replace(backends=extras_for(backends))
-
-
-def current_recorder() -> Recorder | None:
-    """What instrument() set up (tracer, settings, ...), or None when not instrumented."""
-    state = _state
-    return state.recorder if state is not None else None
+            set_current_recorder(state.recorder)
 
 
 def _make_wrapper(
@@ -311,7 +272,7 @@ def _make_wrapper(
     op: Operation,
     original: Callable[..., Any],
     is_async: bool,
-    id_header: str = "x-request-id",
+    id_attribute: str = HTTP_REQUEST_ID,
 ) -> Callable[..., Any]:
     """Build the replacement for one SDK method. Async methods get an async replacement."""
 
@@ -326,7 +287,7 @@ def _make_wrapper(
             client = instance._client
             # openai clients expose base_url; the Ark SDK clients keep only _base_url
             base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
-            call = Call(state.recorder, op, kwargs, endpoint_for(base_url), id_header, client)
+            call = Call(state.recorder, op, kwargs, endpoint_for(base_url), id_attribute, client)
             return call, call.request_kwargs(kwargs)
         except Exception:
             report_fault("starting a span")
@@ -385,7 +346,7 @@ _get_value = otel_context.get_value
 
 
 def _make_request_wrapper(
-    state: _State, original: Callable[..., Any], is_async: bool, id_header: str
+    state: _State, original: Callable[..., Any], is_async: bool, id_attribute: str
 ) -> Callable[..., Any]:
     """Build the replacement for a client's ``request``, which every request the client sends goes through.
 
@@ -413,7 +374,7 @@ def _make_request_wrapper(
                 sent = {**sent, "extra_body": dict(extra)}
             # The request's own headers and query stand for the resource call's extra_headers and
             # extra_query: what to cut from an error that quotes them back.
-            call = Call(state.recorder, op, sent, endpoint_for(base_url), id_header, client)
+            call = Call(state.recorder, op, sent, endpoint_for(base_url), id_attribute, client)
             call.kwargs = {
                 "extra_headers": getattr(options, "headers", None),
                 "extra_query": getattr(options, "params", None),

@@ -12,6 +12,14 @@ from typing import Any
 from opentelemetry import metrics
 
 from ._version import SCHEMA_URL, __version__
+from .conventions.names import (
+    ARKTRACE_METRIC_COST,
+    GENAI_METRIC_DURATION,
+    GENAI_METRIC_TIME_PER_OUTPUT_CHUNK,
+    GENAI_METRIC_TIME_TO_FIRST_CHUNK,
+    GENAI_METRIC_TOKEN_USAGE,
+    GENAI_TOKEN_TYPE,
+)
 
 _TOKEN_BUCKETS = [4.0**i for i in range(14)]  # 1, 4, 16, … 67108864
 _SECONDS_BUCKETS = [0.01 * 2.0**i for i in range(14)]  # 0.01, 0.02, … 81.92
@@ -23,31 +31,31 @@ class Metrics:
     def __init__(self, meter_provider: Any = None) -> None:
         meter = metrics.get_meter("arktrace", __version__, meter_provider, schema_url=SCHEMA_URL)
         self.tokens = meter.create_histogram(
-            "gen_ai.client.token.usage",
+            GENAI_METRIC_TOKEN_USAGE,
             unit="{token}",
             description="Tokens used per call, by gen_ai.token.type (input, output)",
             explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
         )
         self.duration = meter.create_histogram(
-            "gen_ai.client.operation.duration",
+            GENAI_METRIC_DURATION,
             unit="s",
             description="Duration of a call, from request to the last byte of the response or stream",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
         )
         self.time_to_first_chunk = meter.create_histogram(
-            "gen_ai.client.operation.time_to_first_chunk",
+            GENAI_METRIC_TIME_TO_FIRST_CHUNK,
             unit="s",
             description="Time from the request to the first streamed chunk carrying output",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
         )
         self.time_per_chunk = meter.create_histogram(
-            "gen_ai.client.operation.time_per_output_chunk",
+            GENAI_METRIC_TIME_PER_OUTPUT_CHUNK,
             unit="s",
             description="Mean time between output chunks after the first, one data point per stream",
             explicit_bucket_boundaries_advisory=_SECONDS_BUCKETS,
         )
         self.cost = meter.create_counter(
-            "arktrace.client.cost",
+            ARKTRACE_METRIC_COST,
             unit="USD",
             description="Estimated cost of calls, from measured tokens and the price table",
         )
@@ -64,9 +72,9 @@ class Metrics:
     ) -> None:
         self.duration.record(duration, attributes)
         if input_tokens is not None:
-            self.tokens.record(input_tokens, {**attributes, "gen_ai.token.type": "input"})
+            self.tokens.record(input_tokens, {**attributes, GENAI_TOKEN_TYPE: "input"})
         if output_tokens is not None:
-            self.tokens.record(output_tokens, {**attributes, "gen_ai.token.type": "output"})
+            self.tokens.record(output_tokens, {**attributes, GENAI_TOKEN_TYPE: "output"})
         if ttft is not None:
             self.time_to_first_chunk.record(ttft, attributes)
         if per_chunk is not None:

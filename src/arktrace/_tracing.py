@@ -17,10 +17,25 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import Status, StatusCode
 
 from ._content import to_json, truncate
-from ._extract import error_record
 from ._faults import report_fault
+from ._recorder import current_recorder
 from ._settings import Settings, load_settings
 from ._version import SCHEMA_URL, __version__
+from .conventions.names import (
+    ERROR_TYPE,
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
+    EXCEPTION_TYPE,
+    GENAI_AGENT_NAME,
+    GENAI_OPERATION,
+    GENAI_TOOL_NAME,
+    OI_INPUT_MIME_TYPE,
+    OI_INPUT_VALUE,
+    OI_OUTPUT_MIME_TYPE,
+    OI_OUTPUT_VALUE,
+    OI_SPAN_KIND,
+)
+from .operations._errors import error_record
 
 # OpenInference span kind -> the GenAI operation it corresponds to, where one exists.
 _KINDS = {
@@ -38,8 +53,6 @@ _settings: Settings | None = None
 
 
 def _current_tracer() -> Any:
-    from ._instrument import current_recorder
-
     recorder = current_recorder()
     if recorder is not None:
         return recorder.tracer
@@ -47,8 +60,6 @@ def _current_tracer() -> Any:
 
 
 def _current_settings() -> Settings:
-    from ._instrument import current_recorder
-
     recorder = current_recorder()
     if recorder is not None:
         return recorder.settings
@@ -117,14 +128,14 @@ class _Trace:
 
     # ---------------------------------------------------------------------------------- span
     def _start(self, name: str, func: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Any:
-        attrs: dict[str, Any] = {"openinference.span.kind": self._kind}
+        attrs: dict[str, Any] = {OI_SPAN_KIND: self._kind}
         operation = _KINDS[self._kind]
         if operation:
-            attrs["gen_ai.operation.name"] = operation
+            attrs[GENAI_OPERATION] = operation
         if self._kind == "TOOL":
-            attrs["gen_ai.tool.name"] = name
+            attrs[GENAI_TOOL_NAME] = name
         elif self._kind == "AGENT":
-            attrs["gen_ai.agent.name"] = name
+            attrs[GENAI_AGENT_NAME] = name
         try:
             span = _current_tracer().start_span(name, attributes=attrs)
         except Exception:
@@ -135,8 +146,8 @@ class _Trace:
                 value = _arguments(func, args, kwargs)
                 if value:
                     limit = _current_settings().max_value_length
-                    span.set_attribute("input.value", truncate(to_json(value), limit))
-                    span.set_attribute("input.mime_type", "application/json")
+                    span.set_attribute(OI_INPUT_VALUE, truncate(to_json(value), limit))
+                    span.set_attribute(OI_INPUT_MIME_TYPE, "application/json")
             except Exception:
                 report_fault("recording traced arguments")
         return span
@@ -160,14 +171,14 @@ class _Trace:
             limit = _current_settings().max_value_length
             if isinstance(value, _Kept):
                 if value.parts:
-                    span.set_attribute("output.value", value.as_json())
-                    span.set_attribute("output.mime_type", "application/json")
+                    span.set_attribute(OI_OUTPUT_VALUE, value.as_json())
+                    span.set_attribute(OI_OUTPUT_MIME_TYPE, "application/json")
             elif isinstance(value, str):
-                span.set_attribute("output.value", truncate(value, limit))
-                span.set_attribute("output.mime_type", "text/plain")
+                span.set_attribute(OI_OUTPUT_VALUE, truncate(value, limit))
+                span.set_attribute(OI_OUTPUT_MIME_TYPE, "text/plain")
             else:
-                span.set_attribute("output.value", truncate(to_json(value), limit))
-                span.set_attribute("output.mime_type", "application/json")
+                span.set_attribute(OI_OUTPUT_VALUE, truncate(to_json(value), limit))
+                span.set_attribute(OI_OUTPUT_MIME_TYPE, "application/json")
         except Exception:
             report_fault("recording traced output")
 
@@ -177,7 +188,7 @@ class _Trace:
             if error is not None:
                 settings = _current_settings()
                 capture = self._capture if self._capture is not None else settings.capture_content
-                span.set_attribute("error.type", type(error).__qualname__)
+                span.set_attribute(ERROR_TYPE, type(error).__qualname__)
                 description, event = _error_record(error, settings, capture)
                 span.add_event("exception", event)
                 span.set_status(Status(StatusCode.ERROR, description))
@@ -351,9 +362,9 @@ def _error_record(error: BaseException, settings: Settings, capture: bool) -> tu
     failed LLM call inside quoted back cut (the same cut as on that call's span)."""
     if not capture:
         event = {
-            "exception.type": type(error).__qualname__,
-            "exception.message": "(not recorded: content capture is off)",
-            "exception.stacktrace": _stack_without_message(error),
+            EXCEPTION_TYPE: type(error).__qualname__,
+            EXCEPTION_MESSAGE: "(not recorded: content capture is off)",
+            EXCEPTION_STACKTRACE: _stack_without_message(error),
         }
         return type(error).__qualname__, event
     record = error_record(error, settings._replace(capture_content=True))

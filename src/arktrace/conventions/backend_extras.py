@@ -26,10 +26,31 @@ time of ``json.dumps`` for these three or six numbers.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from ._content import clean_json, exportable, fields_of, get, to_json
-from ._settings import Settings
+from .._content import clean_json, exportable, fields_of
+from .._settings import Settings
+from .names import (
+    ARKTRACE_PRICE_TABLE,
+    GENAI_USAGE_CACHE_CREATION,
+    GENAI_USAGE_CACHE_READ,
+    GENAI_USAGE_COST,
+    GENAI_USAGE_INPUT_TOKENS,
+    GENAI_USAGE_OUTPUT_TOKENS,
+    GENAI_USAGE_REASONING,
+    GENAI_USAGE_TOTAL_TOKENS,
+    LANGFUSE_COMPLETION_START,
+    LANGFUSE_COST_DETAILS,
+    LANGFUSE_USAGE_DETAILS,
+    MLFLOW_CHAT_TOOLS,
+    MLFLOW_COST,
+    OI_COST_COMPLETION,
+    OI_COST_PROMPT,
+    OI_COST_TOTAL,
+    OI_OUTPUT_MIME_TYPE,
+    OI_OUTPUT_VALUE,
+)
 
 LANGFUSE = "langfuse"
 MLFLOW = "mlflow"
@@ -51,32 +72,40 @@ def extras_for(backends: Iterable[str]) -> frozenset[str]:
 def write_cost(
     attrs: dict[str, Any], prompt_cost: float, completion_cost: float, label: str, backends: frozenset[str]
 ) -> float:
-    """Write the cost of one call in every name a configured backend reads; return the total."""
+    """Write the cost of one call in every name a configured backend reads; return the total.
+
+    One writer for every convention's cost names (GenAI, OpenInference, arktrace's, the backends'):
+    split per convention, each would compute the same three numbers again for each call."""
     total = prompt_cost + completion_cost
-    attrs["gen_ai.usage.cost"] = total
-    attrs["llm.cost.prompt"] = prompt_cost
-    attrs["llm.cost.completion"] = completion_cost
-    attrs["llm.cost.total"] = total
-    attrs["arktrace.cost.price_table"] = label
+    attrs[GENAI_USAGE_COST] = total
+    attrs[OI_COST_PROMPT] = prompt_cost
+    attrs[OI_COST_COMPLETION] = completion_cost
+    attrs[OI_COST_TOTAL] = total
+    attrs[ARKTRACE_PRICE_TABLE] = label
     if backends:
         if MLFLOW in backends:
-            attrs["mlflow.llm.cost"] = (
+            attrs[MLFLOW_COST] = (
                 f'{{"input_cost":{prompt_cost!r},"output_cost":{completion_cost!r},"total_cost":{total!r}}}'
             )
         if LANGFUSE in backends:
-            attrs["langfuse.observation.cost_details"] = (
+            attrs[LANGFUSE_COST_DETAILS] = (
                 f'{{"input":{prompt_cost!r},"output":{completion_cost!r},"total":{total!r}}}'
             )
     return total
 
 
+def write_completion_start(attrs: dict[str, Any], first_output: datetime) -> None:
+    """When a stream's first output arrived, as Langfuse shows it (its time to first token)."""
+    attrs[LANGFUSE_COMPLETION_START] = first_output.isoformat()
+
+
 # Langfuse's usage keys, as its own normalisation of gen_ai.usage.* names them: "input" and "output"
 # exclude the cached / cache-write / reasoning tokens listed beside them, "total" is the reported total.
 _LANGFUSE_DETAILS = (
-    ("gen_ai.usage.total_tokens", "total"),
-    ("gen_ai.usage.cache_read.input_tokens", "input_cached_tokens"),
-    ("gen_ai.usage.cache_creation.input_tokens", "input_cache_creation"),
-    ("gen_ai.usage.reasoning.output_tokens", "output_reasoning_tokens"),
+    (GENAI_USAGE_TOTAL_TOKENS, "total"),
+    (GENAI_USAGE_CACHE_READ, "input_cached_tokens"),
+    (GENAI_USAGE_CACHE_CREATION, "input_cache_creation"),
+    (GENAI_USAGE_REASONING, "output_reasoning_tokens"),
 )
 
 
@@ -84,23 +113,23 @@ def write_usage(attrs: dict[str, Any], backends: frozenset[str]) -> None:
     """Langfuse's ``usage_details`` JSON, when Langfuse is a backend and the call reported usage."""
     if LANGFUSE_USAGE not in backends:
         return
-    prompt = attrs.get("gen_ai.usage.input_tokens")
-    completion = attrs.get("gen_ai.usage.output_tokens")
+    prompt = attrs.get(GENAI_USAGE_INPUT_TOKENS)
+    completion = attrs.get(GENAI_USAGE_OUTPUT_TOKENS)
     if prompt is None and completion is None:
         return
     parts = []
     if prompt is not None:
-        uncached = prompt - attrs.get("gen_ai.usage.cache_read.input_tokens", 0)
-        uncached -= attrs.get("gen_ai.usage.cache_creation.input_tokens", 0)
+        uncached = prompt - attrs.get(GENAI_USAGE_CACHE_READ, 0)
+        uncached -= attrs.get(GENAI_USAGE_CACHE_CREATION, 0)
         parts.append(f'"input":{max(uncached, 0)}')
     if completion is not None:
-        visible = completion - attrs.get("gen_ai.usage.reasoning.output_tokens", 0)
+        visible = completion - attrs.get(GENAI_USAGE_REASONING, 0)
         parts.append(f'"output":{max(visible, 0)}')
     for name, key in _LANGFUSE_DETAILS:
         value = attrs.get(name)
         if value is not None:
             parts.append(f'"{key}":{value}')
-    attrs["langfuse.observation.usage_details"] = "{" + ",".join(parts) + "}"
+    attrs[LANGFUSE_USAGE_DETAILS] = "{" + ",".join(parts) + "}"
 
 
 def write_tools(
@@ -114,28 +143,14 @@ def write_tools(
         # A cut JSON list is no list: tools longer than the limit stay in llm.tools.* only.
         text = clean_json(tools, settings.max_value_length)
         if text is not None:
-            attrs["mlflow.chat.tools"] = exportable(text)
+            attrs[MLFLOW_CHAT_TOOLS] = exportable(text)
 
 
 def write_output_summary(
-    attrs: dict[str, Any], operation: str, response: Any, settings: Settings, backends: frozenset[str]
+    attrs: dict[str, Any], summary: Any, response: Any, settings: Settings, backends: frozenset[str]
 ) -> None:
-    """An embeddings response's summary as ``output.value``, when MLflow is a backend."""
-    if MLFLOW in backends and operation == "embeddings" and settings.capture_content:
-        attrs["output.value"] = embeddings_output(fields_of(response))
-        attrs["output.mime_type"] = "application/json"
-
-
-def embeddings_output(fields: dict[str, Any]) -> str:
-    """``{"model", "embeddings": how many, "dimensions"}`` of an embeddings response.
-
-    Formatted directly: the general JSON encoder costs more than the rest of an embeddings span's
-    extraction for these three values."""
-    data = fields.get("data")
-    items = data if isinstance(data, (list, tuple)) else [data] if data is not None else []
-    model = fields.get("model")
-    head = f'{{"model":{to_json(model) if isinstance(model, str) else "null"},"embeddings":{len(items)}'
-    vector = get(items[0], "embedding") if items else None
-    if isinstance(vector, (list, tuple)):
-        return f'{head},"dimensions":{len(vector)}}}'
-    return head + "}"
+    """A short ``output.value`` for a response that has no content to record (an operation's
+    ``output_summary``: the embeddings' model, count and dimensions), when MLflow is a backend."""
+    if MLFLOW in backends and summary is not None and settings.capture_content:
+        attrs[OI_OUTPUT_VALUE] = summary(fields_of(response))
+        attrs[OI_OUTPUT_MIME_TYPE] = "application/json"
