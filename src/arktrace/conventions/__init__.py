@@ -1,0 +1,1 @@
+"""Attribute names and the writers of each convention arktrace emits."""
