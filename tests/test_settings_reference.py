@@ -59,7 +59,8 @@ def test_described_defaults_are_the_real_defaults():
             if isinstance(default, bool):
                 assert option.default == _shown(default), option.keyword
                 checked.add(option.keyword)
-    assert checked == {*Settings._fields, "instrument", "dotenv"}
+    # content_events is no option of its own: capture_content's event modes set it.
+    assert checked == {*Settings._fields, "instrument", "dotenv"} - {"content_events"}
 
 
 def _init_result(monkeypatch, **env: str) -> _setup.InitResult:
@@ -103,6 +104,9 @@ PROOFS = {
     ),
     "ARKTRACE_CAPTURE_CONTENT": lambda mp, tmp: (
         load_settings({"ARKTRACE_CAPTURE_CONTENT": "false"}).capture_content is False
+    ),
+    "ARKTRACE_CONVENTIONS": lambda mp, tmp: (
+        load_settings({"ARKTRACE_CONVENTIONS": "genai"}).conventions == "genai"
     ),
     "ARKTRACE_MAX_VALUE_LENGTH": lambda mp, tmp: (
         load_settings({"ARKTRACE_MAX_VALUE_LENGTH": "100"}).max_value_length == 100

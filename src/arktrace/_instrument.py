@@ -129,11 +129,12 @@ def instrument(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     *,
-    capture_content: bool | None = None,
+    capture_content: bool | str | None = None,
     max_value_length: int | None = None,
     stream_usage: str | bool | None = None,
     max_message_attributes: int | None = None,
     prices: Any = None,
+    conventions: str | None = None,
 ) -> None:
     """Trace every chat, completion and embedding call of the OpenAI (and Ark) SDKs.
 
@@ -147,6 +148,7 @@ def instrument(
         max_value_length=max_value_length,
         stream_usage=stream_usage,
         max_message_attributes=max_message_attributes,
+        conventions=conventions,
     )
     price_table = load_prices(prices)
     if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):

@@ -135,7 +135,9 @@ OPTIONS: tuple[Option, ...] = (
         "false: no message text, tool definitions or arguments, inputs or outputs, provider error "
         "messages on any span (token counts and models stay); `llm.invocation_parameters` keeps the "
         "values of known-safe arguments only (numbers, switches, fixed words), the others by name "
-        "(see docs/privacy.md).",
+        "(see docs/privacy.md). Also OpenTelemetry's modes `NO_CONTENT`, `SPAN_ONLY`, `EVENT_ONLY`, "
+        "`SPAN_AND_EVENT` (any case): the event modes emit the content as a "
+        "`gen_ai.client.inference.operation.details` log event (see docs/conventions.md).",
     ),
     Option(
         "max_value_length",
@@ -167,6 +169,15 @@ OPTIONS: tuple[Option, ...] = (
         ("ARKTRACE_PRICES_FILE",),
         "the built-in table",
         "Prices merged over the built-in table: a mapping or a JSON file path (the variable names a file).",
+    ),
+    Option(
+        "conventions",
+        _BOTH,
+        ("ARKTRACE_CONVENTIONS",),
+        "both",
+        "openinference, genai or both: which convention's content attributes spans get (`input.value`, "
+        "`llm.input_messages.*`, … or `gen_ai.input.messages`, `gen_ai.output.messages`, …); models, "
+        "tokens and cost are written in both always (see docs/conventions.md).",
     ),
 )
 

@@ -15,6 +15,19 @@ from ._errors import ConfigError
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 STREAM_USAGE_MODES = ("auto", "always", "never")
+CONVENTIONS = ("openinference", "genai", "both")
+# OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT's modes, as opentelemetry-util-genai reads them
+# under OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental (its README.rst, "NO_CONTENT" ...):
+# (content on spans, content in the gen_ai.client.inference.operation.details event).
+CAPTURE_MODES = {
+    "no_content": (False, False),
+    "span_only": (True, False),
+    "event_only": (False, True),
+    "span_and_event": (True, True),
+}
+_CAPTURE_EXPECTED = (
+    "one of true/false, 1/0, yes/no, on/off, or NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT"
+)
 
 
 class Settings(NamedTuple):
@@ -26,15 +39,30 @@ class Settings(NamedTuple):
     """Add ``stream_options.include_usage`` to streams: on known hosts (auto), always or never."""
     max_message_attributes: int = 64
     """Budget of indexed ``llm.input_messages.*`` / ``llm.output_messages.*`` attributes per span."""
+    conventions: str = "both"
+    """Which convention's content attributes a span gets: openinference, genai or both."""
+    content_events: bool = False
+    """Emit each call's content as a ``gen_ai.client.inference.operation.details`` log event."""
 
 
-def _parse_bool(name: str, raw: str) -> bool:
+def _parse_capture(name: str, raw: str) -> tuple[bool, bool]:
+    """A capture switch or mode: (content on spans, content in events)."""
     value = raw.strip().lower()
     if value in _TRUE:
-        return True
+        return True, False
     if value in _FALSE:
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean: expected one of true/false, 1/0, yes/no, on/off")
+        return False, False
+    mode = CAPTURE_MODES.get(value)
+    if mode is None:
+        raise ConfigError(f"{name}={raw!r} is not usable: expected {_CAPTURE_EXPECTED}")
+    return mode
+
+
+def _parse_conventions(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in CONVENTIONS:
+        raise ConfigError(f"{name}={raw!r} is not usable: expected openinference, genai or both")
+    return value
 
 
 def _parse_positive_int(name: str, raw: str, minimum: int) -> int:
@@ -61,16 +89,28 @@ def _parse_stream_usage(name: str, raw: str) -> str:
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
-    capture_content: bool | None = None,
+    capture_content: bool | str | None = None,
     max_value_length: int | None = None,
     stream_usage: str | bool | None = None,
     max_message_attributes: int | None = None,
+    conventions: str | None = None,
 ) -> Settings:
     """Resolve the settings; raise :class:`ConfigError` naming the first unusable one."""
     env = os.environ if env is None else env
-    if capture_content is not None and not isinstance(capture_content, bool):
+    content_events = False
+    if isinstance(capture_content, str) and capture_content.strip().lower() in CAPTURE_MODES:
+        capture_content, content_events = CAPTURE_MODES[capture_content.strip().lower()]
+    elif capture_content is not None and not isinstance(capture_content, bool):
         # bool("false") is True: a string here would capture content the caller meant to keep out.
-        raise ConfigError("capture_content", repr(capture_content), "True or False")
+        raise ConfigError(
+            "capture_content",
+            repr(capture_content),
+            "True or False, or a mode: " + ", ".join(CAPTURE_MODES).upper(),
+        )
+    if conventions is not None and (
+        not isinstance(conventions, str) or conventions.strip().lower() not in CONVENTIONS
+    ):
+        raise ConfigError("conventions", repr(conventions), "'openinference', 'genai' or 'both'")
     for name, value in (
         ("max_value_length", max_value_length),
         ("max_message_attributes", max_message_attributes),
@@ -81,10 +121,13 @@ def load_settings(
         raise ConfigError("stream_usage", repr(stream_usage), "'auto', 'always', 'never', True or False")
     if capture_content is None:
         capture_content = True
-        # The OTel-wide switch first, arktrace's own variable wins when both are set.
+        # The OTel-wide switch first, arktrace's own variable wins when both are set: for spans, and
+        # false there (it is a privacy switch) turns the events off too.
         for name in ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ARKTRACE_CAPTURE_CONTENT"):
             if env.get(name, "").strip():
-                capture_content = _parse_bool(name, env[name])
+                capture_content, events = _parse_capture(name, env[name])
+                turned_off = not capture_content and not events
+                content_events = False if turned_off else content_events or events
     if max_value_length is None:
         raw = env.get("ARKTRACE_MAX_VALUE_LENGTH", "").strip()
         max_value_length = _parse_positive_int("ARKTRACE_MAX_VALUE_LENGTH", raw, 64) if raw else 32_000
@@ -102,9 +145,14 @@ def load_settings(
         max_message_attributes = _parse_positive_int("ARKTRACE_MAX_MESSAGE_ATTRIBUTES", raw, 0) if raw else 64
     elif max_message_attributes < 0:
         raise ConfigError(f"max_message_attributes={max_message_attributes!r}: expected a number >= 0")
+    if conventions is None:
+        raw = env.get("ARKTRACE_CONVENTIONS", "").strip()
+        conventions = _parse_conventions("ARKTRACE_CONVENTIONS", raw) if raw else "both"
     return Settings(
         capture_content=bool(capture_content),
         max_value_length=int(max_value_length),
         stream_usage=stream_usage,
         max_message_attributes=int(max_message_attributes),
+        conventions=conventions.strip().lower(),
+        content_events=content_events,
     )

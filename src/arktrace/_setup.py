@@ -672,6 +672,7 @@ _INSTRUMENT_OPTIONS = (
     "stream_usage",
     "max_message_attributes",
     "prices",
+    "conventions",
 )
 
 

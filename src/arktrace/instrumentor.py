@@ -27,6 +27,7 @@ _OPTIONS = (
     "stream_usage",
     "max_message_attributes",
     "prices",
+    "conventions",
 )
 
 try:
