@@ -28,6 +28,7 @@ from ._endpoint import Endpoint
 from ._responses import input_messages, outcome_attributes, output_message, reported_failure
 from ._settings import Settings
 from ._stream_state import ChatStreamState, CompletionStreamState, ResponsesStreamState
+from .conventions import genai_content
 
 JSON = "application/json"
 TEXT = "text/plain"
@@ -297,7 +298,9 @@ def request_attributes(
         params = {k: _safe_value(v, safe.get(k)) for k, v in args.items() if k not in _REQUEST_CONTENT}
     attrs["llm.invocation_parameters"] = to_json(params)
 
-    if capture:
+    if capture and op is not EMBEDDINGS and settings.conventions != "openinference":
+        attrs.update(genai_content.request_content(op.content_key, args, settings.max_value_length))
+    if capture and (settings.conventions != "genai" or op is EMBEDDINGS):
         attrs.update(_request_content(op, args, settings))
     return attrs
 
@@ -520,6 +523,10 @@ def response_attributes(
     if op is EMBEDDINGS:
         pass  # the vectors are no content a backend shows; MLflow's summary: _backend_attributes
     elif with_content and settings.capture_content:
+        if settings.conventions != "openinference":
+            attrs.update(genai_content.response_content(op.content_key, fields, settings.max_value_length))
+            if settings.conventions == "genai":
+                return attrs
         limit = settings.max_value_length
         text = response_json(response)
         attrs["output.value"] = truncate(text, limit)
