@@ -313,3 +313,41 @@ def test_capture_off_writes_no_genai_content(client, provider, spans):
 
 def test_event_only_writes_no_content_on_the_span():
     assert load_settings({}, capture_content="EVENT_ONLY").capture_content is False
+
+
+@pytest.mark.parametrize("mode,on_span", [("EVENT_ONLY", False), ("SPAN_AND_EVENT", True)])
+def test_event_modes_emit_the_operation_details_event(client, provider, spans, monkeypatch, mode, on_span):
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogExporter, SimpleLogRecordProcessor
+
+    from arktrace import _events
+
+    logs = InMemoryLogExporter()
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    monkeypatch.setattr(_events, "_logger", logger_provider.get_logger("arktrace"))
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
+    arktrace.uninstrument()
+    arktrace.instrument(tracer_provider=provider)
+    monkeypatch.setattr(_events, "_logger", logger_provider.get_logger("arktrace"))
+    client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "Hi"}])
+    span = spans.one()
+    (log,) = logs.get_finished_logs()
+    record = log.log_record
+    assert getattr(record, "event_name", None) or record.attributes["event.name"] == _events.EVENT_NAME
+    assert record.span_id == span.context.span_id and record.trace_id == span.context.trace_id
+    event = dict(record.attributes)
+    assert event["gen_ai.operation.name"] == "chat" and event["gen_ai.usage.input_tokens"] > 0
+    VALIDATORS["gen_ai.input.messages"].validate(json.loads(event["gen_ai.input.messages"]))
+    (out,) = json.loads(event["gen_ai.output.messages"])
+    assert out["parts"][-1] == {"type": "text", "content": "Echo: Hi"}
+    assert ("gen_ai.input.messages" in span.attributes) is on_span
+    assert ("input.value" in span.attributes) is on_span
+
+
+def test_no_event_without_an_event_mode(client, spans, monkeypatch):
+    from arktrace import _events
+
+    monkeypatch.setattr(_events, "emit", lambda *a: pytest.fail("an event was emitted"))
+    client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "Hi"}])
+    spans.one()

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 
+from . import _events
 from ._attributes import write_attributes
 from ._backend_attributes import write_cost, write_output_summary, write_tools, write_usage
 from ._content import get
@@ -73,6 +74,7 @@ class Call:
         "kwargs",
         "op",
         "open",
+        "output",
         "raw_mode",
         "recorder",
         "recording",
@@ -106,6 +108,7 @@ class Call:
         self.open = [True]
         self.stream_usage_added = False
         self.streaming = False  # an ObservedStream owns the end
+        self.output: Any = None  # the complete response, kept only for the content event
         args = self.args = set_arguments(kwargs)
         headers = kwargs.get("extra_headers")
         self.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
@@ -177,6 +180,8 @@ class Call:
         failure = None
         try:
             attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
+            if self.recorder.settings.content_events:
+                self.output = response
             if self.recorder.backends and self.recording:
                 write_output_summary(
                     attrs, self.op.name, response, self.recorder.settings, self.recorder.backends
@@ -214,9 +219,10 @@ class Call:
         ttft = per_chunk = None
         try:
             if state.response_id is not None or state.choices or state.usage is not None:
-                attrs = response_attributes(
-                    self.op, state.as_response(), self.recorder.settings, self.recording
-                )
+                response = state.as_response()
+                attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
+                if self.recorder.settings.content_events:
+                    self.output = response
             if state.first_output_at is not None:
                 ttft = state.first_output_at - self.start_perf
                 first_ns = self.start_ns + int(ttft * 1e9)
@@ -271,6 +277,13 @@ class Call:
             self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)
         except Exception:
             report_fault("finishing a span")
+        if self.recorder.settings.content_events:
+            try:
+                written = all_attrs if self.recording else attrs
+                limit = self.recorder.settings.max_value_length
+                _events.emit(span, self.op.content_key, self.args, self.output, written, limit)
+            except Exception:
+                report_fault("emitting the content event")
         try:
             span.end()
         except Exception:

@@ -29,6 +29,7 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from . import _events
 from ._backend_attributes import extras_for
 from ._call import IN_CALL_KEY, RAW_RESPONSE_HEADER, Call, Recorder
 from ._context import ensure_processor, remove_processors
@@ -287,6 +288,7 @@ def uninstrument() -> None:
                     setattr(patch.owner, patch.name, patch.original)
         remove_processors()
         clear_cache()
+        _events.reset()
         forget_faults()
 
 
