@@ -61,6 +61,12 @@ def _get_logger() -> Any:
     return _logger
 
 
+def use(logger_provider: Any) -> None:
+    """Emit through ``logger_provider`` (the one ``init()`` exports logs with), whatever the global is."""
+    global _logger
+    _logger = logger_provider.get_logger("arktrace", __version__)
+
+
 def reset() -> None:
     """Forget the logger (at uninstrument), so the next instrument() uses the provider set by then."""
     global _logger
