@@ -106,7 +106,8 @@ def _chat_part(part: Any, cap: int) -> dict[str, Any] | None:
 
 def _content_parts(content: Any, cap: int, parts: list[dict[str, Any]]) -> None:
     if isinstance(content, str):
-        parts.append({"type": "text", "content": _cut(content, cap)})
+        if content:  # an assistant's "" beside its tool calls is no text
+            parts.append({"type": "text", "content": _cut(content, cap)})
     elif isinstance(content, (list, tuple)):
         for item in content:
             part = _chat_part(item, cap)
