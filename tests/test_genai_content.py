@@ -173,7 +173,10 @@ def test_streamed_chat(client, spans):
         model=ENDPOINT, messages=[{"role": "user", "content": "Hi"}], stream=True
     )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-    (out,) = genai(spans.one())["gen_ai.output.messages"]
+    span = spans.one()
+    ttft = span.attributes["gen_ai.response.time_to_first_chunk"]
+    assert span.attributes["gen_ai.server.ttft"] == ttft > 0
+    (out,) = genai(span)["gen_ai.output.messages"]
     assert out["finish_reason"] == "stop"
     assert out["parts"][-1] == {"type": "text", "content": text}
 

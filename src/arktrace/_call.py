@@ -227,6 +227,8 @@ class Call:
                 ttft = state.first_output_at - self.start_perf
                 first_ns = self.start_ns + int(ttft * 1e9)
                 attrs["gen_ai.response.time_to_first_chunk"] = ttft
+                # OpenLIT's name, which SigNoz's LLM views were built on (docs/conventions.md)
+                attrs["gen_ai.server.ttft"] = ttft
                 attrs["langfuse.observation.completion_start_time"] = datetime.fromtimestamp(
                     first_ns / 1e9, tz=timezone.utc
                 ).isoformat()
