@@ -10,9 +10,12 @@ from pathlib import Path
 
 import openai
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import arktrace
+from arktrace._content import fields_of
 from arktrace._settings import load_settings
 from arktrace.conventions import genai_content
 from conftest import ENDPOINT
@@ -354,3 +357,73 @@ def test_no_event_without_an_event_mode(client, spans, monkeypatch):
     monkeypatch.setattr(_events, "emit", lambda *a: pytest.fail("an event was emitted"))
     client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "Hi"}])
     spans.one()
+
+
+_KEYS = [
+    "role",
+    "content",
+    "type",
+    "text",
+    "image_url",
+    "url",
+    "tool_calls",
+    "function",
+    "name",
+    "arguments",
+    "tool_call_id",
+    "reasoning_content",
+    "choices",
+    "message",
+    "finish_reason",
+    "output",
+    "summary",
+    "status",
+    "call_id",
+    "parameters",
+    "description",
+    "instructions",
+    "input",
+    "messages",
+    "tools",
+    "prompt",
+]
+_WORDS = [
+    "text",
+    "image_url",
+    "tool",
+    "function",
+    "message",
+    "reasoning",
+    "function_call",
+    "data:image/png;base64,AA",
+]
+_JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(_WORDS),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(request=st.dictionaries(st.sampled_from(_KEYS), _JUNK, max_size=5), response=_JUNK)
+def test_any_request_or_response_shape_gives_schema_valid_content_or_none(request, response):
+    for key in ("messages", "prompt", "input"):
+        attrs = genai_content.request_content(key, request, 200)
+        attrs.update(genai_content.response_content(key, fields_of(response), 200))
+        for name, value in attrs.items():
+            assert len(value) <= 200
+            VALIDATORS[name].validate(json.loads(value))
+
+
+def test_malformed_lists_and_tools_are_skipped_not_raised():
+    from types import SimpleNamespace
+
+    response = {
+        "status": "completed",
+        "output": [{"type": "reasoning", "summary": 5}, {"type": "message", "content": 3}],
+    }
+    assert genai_content.response_content("input", response, 1000) == {}
+    assert genai_content.response_content("input", {"output": 7}, 1000) == {}
+    tools = [SimpleNamespace(type="function", name="f"), {"type": "function", "function": None, "name": "g"}]
+    (definitions,) = genai_content.request_content("messages", {"tools": tools}, 1000).values()
+    assert [d["name"] for d in json.loads(definitions)] == ["f", "g"]

@@ -64,6 +64,11 @@ def _to_json(value: Any) -> str:
     return to_json(value)
 
 
+def _items(value: Any) -> Any:
+    """``value`` if it is a list (a provider's malformed answer may hold anything there), else nothing."""
+    return value if isinstance(value, (list, tuple)) else ()
+
+
 def _cut(text: str, cap: int) -> str:
     return text if len(text) <= cap else truncate(text, cap)
 
@@ -203,7 +208,8 @@ def _tool_definitions(tools: Any, cap: int) -> list[dict[str, Any]]:
     for tool in tools:
         tool = fields_of(tool)
         kind = tool.get("type")
-        function = fields_of(tool.get("function")) if kind == "function" and "function" in tool else tool
+        nested = tool.get("function") if kind == "function" else None
+        function = fields_of(nested) if nested is not None else tool
         name = function.get("name")
         if kind is None and isinstance(name, str):  # an item of the legacy `functions` list
             kind = "function"
@@ -284,7 +290,7 @@ def _responses_part(part: Any, cap: int) -> dict[str, Any] | None:
 def _reasoning_parts(item: Any, cap: int) -> list[dict[str, Any]]:
     parts = []
     for key in ("summary", "content"):  # summary texts; reasoning text where a provider sends it
-        for piece in item.get(key) or ():
+        for piece in _items(item.get(key)):
             text = get(piece, "text")
             if isinstance(text, str) and text:
                 parts.append({"type": "reasoning", "content": _cut(text, cap)})
@@ -296,11 +302,11 @@ def _responses_output(fields: Any, cap: int) -> list[dict[str, Any]]:
     provider's own tool calls (``server_tool_call``, named by their item type)."""
     parts: list[dict[str, Any]] = []
     calls_function = False
-    for item in fields.get("output") or ():
+    for item in _items(fields.get("output")):
         item = fields_of(item)
         kind = item.get("type")
         if kind == "message":
-            for part in item.get("content") or ():
+            for part in _items(item.get("content")):
                 converted = _responses_part(fields_of(part), cap)
                 if converted is not None:
                     parts.append(converted)
