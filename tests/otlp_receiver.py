@@ -341,6 +341,12 @@ def reset_otel_globals() -> None:
         state.processor.shutdown(500)
         if state.owned_meter_provider is not None:
             state.owned_meter_provider.shutdown(timeout_millis=500)
+        if getattr(state, "owned_logger_provider", None) is not None:
+            state.owned_logger_provider.shutdown()
+    from opentelemetry._logs import _internal as logs_internal
+
+    logs_internal._LOGGER_PROVIDER_SET_ONCE = Once()
+    logs_internal._LOGGER_PROVIDER = None
     trace._TRACER_PROVIDER_SET_ONCE = Once()
     trace._TRACER_PROVIDER = None
     metrics_internal._METER_PROVIDER_SET_ONCE = Once()

@@ -37,6 +37,7 @@ _PER_CALL = {
     "http.response.header.x-request-id",
     "http.response.header.x-client-request-id",
     "gen_ai.response.time_to_first_chunk",
+    "gen_ai.server.ttft",
     "langfuse.observation.completion_start_time",
     "error.type",
 }

@@ -39,6 +39,7 @@ _PER_CALL = {
     "http.response.header.x-request-id",
     "http.response.header.x-client-request-id",
     "gen_ai.response.time_to_first_chunk",
+    "gen_ai.server.ttft",
     "langfuse.observation.completion_start_time",
 }
 
@@ -47,8 +48,9 @@ def comparable(span):
     attrs = {
         k: v for k, v in span.attributes.items() if k not in _PER_CALL and not k.endswith("tool_call.id")
     }
-    if "output.value" in attrs:
-        attrs["output.value"] = _strip(json.loads(attrs["output.value"]))
+    for name in ("output.value", "gen_ai.output.messages"):  # tool call ids differ between calls
+        if name in attrs:
+            attrs[name] = _strip(json.loads(attrs[name]))
     return span.name, span.kind, span.status.status_code, span.parent, attrs
 
 

@@ -70,7 +70,10 @@ def test_the_option_table_is_whole():
         assert (option.from_env or option.from_keyword) or option.read_by, option
         if option.env and option.from_env is None:
             assert option.read_by, option
-        if option.value is not None:
+        if isinstance(option.value, tuple):  # capture_content: (on spans, in events); shown by the first
+            assert option.default == _shown(option.value[0]), option
+            assert option.from_keyword(option.keyword, option.value[0]) == option.value
+        elif option.value is not None:
             assert option.default == _shown(option.value), option
             if option.from_keyword is not None:  # the default is a value its own checker accepts
                 assert option.from_keyword(option.keyword, option.value) == option.value
@@ -79,10 +82,13 @@ def test_the_option_table_is_whole():
 
 def test_settings_are_the_instrument_options_of_the_table():
     resolved = load_settings({})
-    for name in Settings._fields:
+    # content_events is no option of its own: capture_content's event modes set it.
+    for name in set(Settings._fields) - {"content_events"}:
         option = BY_KEYWORD[name]
         assert "instrument" in option.functions and option.from_env and option.from_keyword, name
-        assert Settings._field_defaults[name] == option.value == getattr(resolved, name), name
+        value = option.value[0] if name == "capture_content" else option.value
+        assert Settings._field_defaults[name] == value == getattr(resolved, name), name
+    assert (resolved.capture_content, resolved.content_events) == BY_KEYWORD["capture_content"].value
     with pytest.raises(ConfigError, match="did you mean capture_content"):
         load_settings({}, capture_contents=False)
 
@@ -192,6 +198,9 @@ PROOFS = {
     ),
     "ARKTRACE_CAPTURE_CONTENT": lambda mp, tmp: (
         load_settings({"ARKTRACE_CAPTURE_CONTENT": "false"}).capture_content is False
+    ),
+    "ARKTRACE_CONVENTIONS": lambda mp, tmp: (
+        load_settings({"ARKTRACE_CONVENTIONS": "genai"}).conventions == "genai"
     ),
     "ARKTRACE_MAX_VALUE_LENGTH": lambda mp, tmp: (
         load_settings({"ARKTRACE_MAX_VALUE_LENGTH": "100"}).max_value_length == 100

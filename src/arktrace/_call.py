@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
+from . import _events
 from ._attributes import write_attributes
 from ._compat import (
     RAW_BODY_MODES,
@@ -53,6 +54,7 @@ from .conventions.names import (
     GENAI_REQUEST_MODEL,
     GENAI_RESPONSE_MODEL,
     GENAI_RESPONSE_TIME_TO_FIRST_CHUNK,
+    GENAI_SERVER_TTFT,
     GENAI_USAGE_INPUT_TOKENS,
     GENAI_USAGE_OUTPUT_TOKENS,
     HTTP_REQUEST_ID,
@@ -81,6 +83,7 @@ class Call:
         "kwargs",
         "op",
         "open",
+        "output",
         "raw_mode",
         "recorder",
         "recording",
@@ -115,6 +118,7 @@ class Call:
         self.open = [True]
         self.stream_usage_added = False
         self.streaming = False  # an ObservedStream owns the end
+        self.output: Any = None  # the complete response, kept only for the content event
         args = self.args = set_arguments(kwargs)
         headers = kwargs.get("extra_headers")
         self.raw_mode = headers.get(RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
@@ -186,6 +190,8 @@ class Call:
         failure = None
         try:
             attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
+            if self.recorder.settings.content_events:
+                self.output = response
             if self.recorder.backends and self.recording:
                 write_output_summary(
                     attrs, self.op.output_summary, response, self.recorder.settings, self.recorder.backends
@@ -223,13 +229,16 @@ class Call:
         ttft = per_chunk = None
         try:
             if state.response_id is not None or state.choices or state.usage is not None:
-                attrs = response_attributes(
-                    self.op, state.as_response(), self.recorder.settings, self.recording
-                )
+                response = state.as_response()
+                attrs = response_attributes(self.op, response, self.recorder.settings, self.recording)
+                if self.recorder.settings.content_events:
+                    self.output = response
             if state.first_output_at is not None:
                 ttft = state.first_output_at - self.start_perf
                 first_ns = self.start_ns + int(ttft * 1e9)
                 attrs[GENAI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttft
+                # OpenLIT's name, which SigNoz's LLM views were built on (docs/conventions.md)
+                attrs[GENAI_SERVER_TTFT] = ttft
                 write_completion_start(attrs, datetime.fromtimestamp(first_ns / 1e9, tz=timezone.utc))
                 if complete and state.output_chunks > 1:
                     per_chunk = (perf_counter() - state.first_output_at) / (state.output_chunks - 1)
@@ -278,6 +287,13 @@ class Call:
             self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)
         except Exception:
             report_fault("finishing a span")
+        if self.recorder.settings.content_events:
+            try:
+                written = all_attrs if self.recording else attrs
+                limit = self.recorder.settings.max_value_length
+                _events.emit(span, self.op, self.args, self.output, written, limit)
+            except Exception:
+                report_fault("emitting the content event")
         try:
             span.end()
         except Exception:

@@ -170,9 +170,13 @@ def request_attributes(
 
     if capture:
         limit = settings.max_value_length
-        whole = clean_json(args, limit)  # the usual request: nothing in it to replace or cut
-        content = args if whole is not None else sanitize(args, limit)
-        attrs.update(op.request_content(args, content, whole, limit, settings.max_message_attributes))
+        genai = op.genai_request
+        if genai is not None and settings.conventions != "openinference":
+            attrs.update(genai(args, limit))
+        if genai is None or settings.conventions != "genai":
+            whole = clean_json(args, limit)  # the usual request: nothing in it to replace or cut
+            content = args if whole is not None else sanitize(args, limit)
+            attrs.update(op.request_content(args, content, whole, limit, settings.max_message_attributes))
     return attrs
 
 
@@ -226,6 +230,11 @@ def response_attributes(
     # An operation without output messages has no content to record (embeddings: the vectors);
     # MLflow's summary of it: conventions.backend_extras.
     if op.output_messages is not None and with_content and settings.capture_content:
+        genai = op.genai_response
+        if genai is not None and settings.conventions != "openinference":
+            attrs.update(genai(fields, settings.max_value_length))
+            if settings.conventions == "genai":
+                return attrs
         limit = settings.max_value_length
         text = response_json(response)
         attrs[OI_OUTPUT_VALUE] = truncate(text, limit)

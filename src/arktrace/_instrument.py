@@ -29,6 +29,7 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from . import _events
 from ._call import IN_CALL_KEY, Call
 from ._compat import RAW_RESPONSE_HEADER
 from ._compat import SUPPRESS_KEY as _SUPPRESS_KEY
@@ -93,11 +94,12 @@ def instrument(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     *,
-    capture_content: bool | None = None,
+    capture_content: bool | str | None = None,
     max_value_length: int | None = None,
     stream_usage: str | bool | None = None,
     max_message_attributes: int | None = None,
     prices: Any = None,
+    conventions: str | None = None,
 ) -> None:
     """Trace every chat, completion and embedding call of the OpenAI (and Ark) SDKs.
 
@@ -111,6 +113,7 @@ def instrument(
         max_value_length=max_value_length,
         stream_usage=stream_usage,
         max_message_attributes=max_message_attributes,
+        conventions=conventions,
     )
     price_table = load_prices(prices)
     if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
@@ -251,6 +254,7 @@ def uninstrument() -> None:
                     setattr(patch.owner, patch.name, patch.original)
         remove_processors()
         clear_cache()
+        _events.reset()
         forget_faults()
 
 

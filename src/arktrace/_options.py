@@ -212,6 +212,51 @@ def keyword_stream_usage(name: str, value: Any) -> str:
     return parse_stream_usage(name, value)
 
 
+# OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT's modes, as opentelemetry-util-genai reads them
+# under OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental (its README.rst): (content on spans,
+# content in the gen_ai.client.inference.operation.details event). true/false say nothing of events.
+CAPTURE_MODES = {
+    "no_content": (False, False),
+    "span_only": (True, False),
+    "event_only": (False, True),
+    "span_and_event": (True, True),
+}
+CONVENTIONS = ("openinference", "genai", "both")
+
+
+def parse_capture(name: str, raw: str) -> tuple[bool, bool | None]:
+    """A capture switch (events: no opinion) or one of OpenTelemetry's modes, in any case."""
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True, None
+    if value in FALSE:
+        return False, False
+    mode = CAPTURE_MODES.get(value)
+    if mode is None:
+        raise ConfigError(
+            f"{name}={raw!r} is not usable: expected one of true/false, 1/0, yes/no, on/off, or "
+            "NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT"
+        )
+    return mode
+
+
+def keyword_capture(name: str, value: Any) -> tuple[bool, bool]:
+    if isinstance(value, bool):
+        return value, False
+    mode = CAPTURE_MODES.get(value.strip().lower()) if isinstance(value, str) else None
+    if mode is None:
+        # bool("false") is True: a string here would capture content the caller meant to keep out.
+        raise ConfigError(name, repr(value), "True or False, or a mode: " + ", ".join(CAPTURE_MODES).upper())
+    return mode
+
+
+def combine_capture(earlier: tuple[bool, bool], later: tuple[bool, bool | None]) -> tuple[bool, bool]:
+    """arktrace's own variable (read last) decides for spans; its false, a privacy switch, also turns
+    the events off; its true keeps the events OpenTelemetry's variable asked for."""
+    spans, events = later
+    return spans, earlier[1] if events is None else events
+
+
 # ------------------------------------------------------------------------------------------ schema
 
 _BOTH = ("init", "instrument")
@@ -238,6 +283,8 @@ class Option:
     from_env: Callable[[str, str], Any] | None = None
     from_keyword: Callable[[str, Any], Any] | None = None
     read_by: str = ""
+    combine: Callable[[Any, Any], Any] | None = None
+    """How a later variable's value joins an earlier one's; None: the later one wins."""
 
     def resolve(self, given: Any, env: Mapping[str, str]) -> Any:
         """``given`` (the keyword's value, None when not passed) checked, else the last variable set,
@@ -250,7 +297,8 @@ class Option:
             raw = env_value(env, name)
             if raw is not None:
                 assert self.from_env is not None
-                value = self.from_env(name, raw)
+                parsed = self.from_env(name, raw)
+                value = parsed if self.combine is None else self.combine(value, parsed)
         return value
 
 
@@ -264,11 +312,12 @@ def _option(
     *,
     shown: str | None = None,
     read_by: str = "",
+    combine: Callable[[Any, Any], Any] | None = None,
 ) -> Option:
     """An :class:`Option`; a default that is a value (not a description) is shown as the docs write it."""
     if shown is None:
         shown = str(default).lower() if isinstance(default, bool) else str(default)
-    return Option(keyword, functions, env, shown, effect, default, parse[0], parse[1], read_by)
+    return Option(keyword, functions, env, shown, effect, default, parse[0], parse[1], read_by, combine)
 
 
 _BOOL = (parse_bool, keyword_bool)
@@ -402,12 +451,16 @@ OPTIONS: tuple[Option, ...] = (
         "capture_content",
         _BOTH,
         ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ARKTRACE_CAPTURE_CONTENT"),
-        True,
+        (True, False),
         "false: no message text, tool definitions or arguments, inputs or outputs, provider error "
         "messages on any span (token counts and models stay); `llm.invocation_parameters` keeps the "
         "values of known-safe arguments only (numbers, switches, fixed words), the others by name "
-        "(see docs/privacy.md).",
-        _BOOL,
+        "(see docs/privacy.md). Also OpenTelemetry's modes `NO_CONTENT`, `SPAN_ONLY`, `EVENT_ONLY`, "
+        "`SPAN_AND_EVENT` (any case): the event modes emit the content as a "
+        "`gen_ai.client.inference.operation.details` log event (see docs/conventions.md).",
+        (parse_capture, keyword_capture),
+        shown="true",
+        combine=combine_capture,
     ),
     _option(
         "max_value_length",
@@ -444,6 +497,16 @@ OPTIONS: tuple[Option, ...] = (
         "Prices merged over the built-in table: a mapping or a JSON file path (the variable names a file).",
         shown="the built-in table",
         read_by="arktrace._prices.load_prices",
+    ),
+    _option(
+        "conventions",
+        _BOTH,
+        ("ARKTRACE_CONVENTIONS",),
+        "both",
+        "openinference, genai or both: which convention's content attributes spans get (`input.value`, "
+        "`llm.input_messages.*`, … or `gen_ai.input.messages`, `gen_ai.output.messages`, …); models, "
+        "tokens and cost are written in both always (see docs/conventions.md).",
+        one_of(*CONVENTIONS),
     ),
 )
 

@@ -27,6 +27,11 @@ class Settings(NamedTuple):
     """Add ``stream_options.include_usage`` to streams: on known hosts (auto), always or never."""
     max_message_attributes: int = 64
     """Budget of indexed ``llm.input_messages.*`` / ``llm.output_messages.*`` attributes per span."""
+    conventions: str = "both"
+    """Whose content attributes spans get: ``openinference``, ``genai`` or ``both``."""
+    content_events: bool = False
+    """Emit the content as a ``gen_ai.client.inference.operation.details`` event: no option of its
+    own, the event modes of ``capture_content`` set it."""
 
 
 def load_settings(env: Mapping[str, str] | None = None, **given: Any) -> Settings:
@@ -34,6 +39,11 @@ def load_settings(env: Mapping[str, str] | None = None, **given: Any) -> Setting
     :class:`ConfigError` naming the first unusable one."""
     env = os.environ if env is None else env
     for name in given:
-        if name not in Settings._fields:
-            raise unknown_keyword(name, "load_settings", Settings._fields)
-    return Settings(*(BY_KEYWORD[name].resolve(given.get(name), env) for name in Settings._fields))
+        if name not in _OPTION_FIELDS:
+            raise unknown_keyword(name, "load_settings", _OPTION_FIELDS)
+    values = {name: BY_KEYWORD[name].resolve(given.get(name), env) for name in _OPTION_FIELDS}
+    values["capture_content"], content_events = values["capture_content"]
+    return Settings(content_events=content_events, **values)
+
+
+_OPTION_FIELDS = tuple(name for name in Settings._fields if name != "content_events")

@@ -39,6 +39,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from arktrace import _events
 from arktrace import _instrument as instrumentation
 from arktrace._context import detach_span_processor
 from arktrace._errors import ConfigError
@@ -95,6 +96,7 @@ class _State:
     owns_tracer_provider: bool
     owned_meter_provider: Any  # opentelemetry.sdk.metrics.MeterProvider | None
     uninstrument: Callable[[], None] | None
+    owned_logger_provider: Any = None  # opentelemetry.sdk._logs.LoggerProvider | None: content events
 
 
 _lock = threading.RLock()
@@ -277,6 +279,44 @@ def _metric_reader(config: BackendConfig) -> Any:
     return PeriodicExportingMetricReader(reporting_metric_exporter(exporter, health))
 
 
+def _logs_endpoint(config: BackendConfig) -> str | None:
+    """Where the backend takes OTLP logs: beside its metrics (OpenObserve ``/api/{org}/v1/logs``, DataKit
+    ``/otel/v1/logs``, an OTLP endpoint's ``/v1/logs``). Langfuse, MLflow and Phoenix take traces only."""
+    metrics = config.metrics_endpoint
+    if metrics is None or not metrics.endswith("/v1/metrics"):
+        return None
+    return metrics[: -len("metrics")] + "logs"
+
+
+def _logger_provider(configs: Sequence[BackendConfig], resource: Resource, options: Mapping[str, Any]) -> Any:
+    """A LoggerProvider exporting the ``gen_ai.client.inference.operation.details`` events to the backends
+    that take logs, when a capture mode asks for the events; else None (no exporter, no thread)."""
+    if not load_settings(**{k: v for k, v in options.items() if k != "prices"}).content_events:
+        return None
+    targets = [(c, _logs_endpoint(c)) for c in configs]
+    targets = [(c, endpoint) for c, endpoint in targets if endpoint is not None]
+    if not targets:
+        logger.warning(
+            "arktrace: content events are on but no configured backend takes logs (OpenObserve, DataKit "
+            "and OTLP endpoints do); the events are handed to the application's LoggerProvider, if any"
+        )
+        return None
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    for config, endpoint in targets:
+        exporter = OTLPLogExporter(
+            endpoint=endpoint,
+            headers=exporter_headers(config, "logs"),  # type: ignore[arg-type]
+            timeout=config.timeout,
+            session=_session(),
+        )
+        provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    return provider
+
+
 def _session() -> Any:
     """An exporter's HTTP session, registered so that a forked child drops the connections it inherits."""
     import requests  # the OTLP/HTTP exporter's own dependency
@@ -455,6 +495,8 @@ def init(
                 shutdown_on_exit=False,
             )
 
+        logger_provider = _logger_provider(configs, resource, instrument_options) if instrument else None
+
         # 3. Instrument: its settings were checked above; anything it still raises undoes the above.
         uninstrument = None
         try:
@@ -464,6 +506,8 @@ def init(
                 )
         except BaseException:
             processor.shutdown(0)
+            if logger_provider is not None:
+                logger_provider.shutdown()
             if meter_provider is not None:
                 with contextlib.suppress(Exception):
                     meter_provider.shutdown(timeout_millis=100)
@@ -497,6 +541,17 @@ def init(
                     ", ".join(c.name for c in metric_configs),
                 )
 
+        if logger_provider is not None:
+            from opentelemetry import _logs as logs_api  # loaded only when content events are on
+
+            if type(logs_api.get_logger_provider()).__name__ == "ProxyLoggerProvider":
+                logs_api.set_logger_provider(logger_provider)
+            else:
+                logger.info(
+                    "arktrace: the application has a LoggerProvider; content events go to arktrace's own"
+                )
+            _events.use(logger_provider)
+
         result = InitResult(
             backends=tuple(c.name for c in configs),
             tracer_provider=tracer_provider,
@@ -505,7 +560,7 @@ def init(
             metrics=bool(metric_configs),
             instrumented=uninstrument is not None,
         )
-        _state = _State(result, processor, not reuse, meter_provider, uninstrument)
+        _state = _State(result, processor, not reuse, meter_provider, uninstrument, logger_provider)
         _register_atexit()
         if processor.processors:
             _flush_on_sigterm()
@@ -548,6 +603,8 @@ def flush(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
     calls: list[Callable[[], object]] = [lambda: state.processor.force_flush(int(timeout * 1000))]
     if state.owned_meter_provider is not None:
         calls.append(lambda: state.owned_meter_provider.force_flush(timeout_millis=int(timeout * 1000)))
+    if state.owned_logger_provider is not None:
+        calls.append(lambda: state.owned_logger_provider.force_flush(int(timeout * 1000)))
     return _run_bounded(calls, timeout)
 
 
@@ -573,6 +630,8 @@ def shutdown(timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> bool:
     calls: list[Callable[[], object]] = [lambda: state.processor.shutdown(millis)]
     if state.owned_meter_provider is not None:
         calls.append(lambda: state.owned_meter_provider.shutdown(timeout_millis=millis))
+    if state.owned_logger_provider is not None:
+        calls.append(state.owned_logger_provider.shutdown)
     done = _run_bounded(calls, timeout)
     # Inert already; taken off so that an application's provider, which lives on, keeps nothing of ours.
     detach_span_processor(state.result.tracer_provider, state.processor)

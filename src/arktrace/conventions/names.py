@@ -31,6 +31,12 @@ GENAI_RESPONSE_ID = "gen_ai.response.id"
 GENAI_RESPONSE_MODEL = "gen_ai.response.model"
 GENAI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 GENAI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+GENAI_SERVER_TTFT = "gen_ai.server.ttft"  # OpenLIT's time to first token, read by views built on it
+# GenAI's content, each one JSON string (conventions.genai_content)
+GENAI_INPUT_MESSAGES = "gen_ai.input.messages"
+GENAI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+GENAI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+GENAI_TOOL_DEFINITIONS = "gen_ai.tool.definitions"
 GENAI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GENAI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 GENAI_USAGE_TOTAL_TOKENS = "gen_ai.usage.total_tokens"

@@ -49,6 +49,8 @@ class Operation:
 
     __slots__ = (
         "api_type",
+        "genai_request",
+        "genai_response",
         "include_usage",
         "model_name_attribute",
         "name",
@@ -87,6 +89,8 @@ class Operation:
         model_name_attribute: str | None = None,
         reads_choices: bool = True,
         output_summary: Callable[[dict[str, Any]], str] | None = None,
+        genai_request: Callable[[dict[str, Any], int], dict[str, str]] | None = None,
+        genai_response: Callable[[Any, int], dict[str, str]] | None = None,
     ) -> None:
         # ``gen_ai.operation.name``; also the span name's first word.
         self.name = name
@@ -130,6 +134,12 @@ class Operation:
         # Response fields → a short ``output.value`` for a backend that shows nothing without one, for
         # an operation whose output is no content (see ``conventions.backend_extras``).
         self.output_summary = output_summary
+        # ``(args, limit)`` / ``(response fields, limit)`` → the GenAI content attributes
+        # (``gen_ai.input.messages``, ``gen_ai.output.messages``, ...: ``conventions.genai_content``);
+        # None: the operation has no content in that convention (embeddings) and keeps its
+        # OpenInference content whatever ``ARKTRACE_CONVENTIONS`` says.
+        self.genai_request = genai_request
+        self.genai_response = genai_response
 
     def __repr__(self) -> str:
         return f"<Operation {self.name} {self.paths[0] if self.paths else ''}>"

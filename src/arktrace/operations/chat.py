@@ -7,6 +7,7 @@ from time import perf_counter
 from typing import Any
 
 from .._content import get
+from ..conventions import genai_content
 from ._common import (
     ANY_TEXT,
     EFFORTS,
@@ -215,4 +216,6 @@ CHAT = Operation(
     output_messages=output_messages,
     price=price_tokens,
     stream_state=ChatStreamState,
+    genai_request=genai_content.chat_request,
+    genai_response=genai_content.chat_response,
 )

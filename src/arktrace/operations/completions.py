@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._content import to_json, truncate
+from ..conventions import genai_content
 from ..conventions.names import OI_INPUT_MIME_TYPE, OI_INPUT_VALUE, OI_PROMPTS
 from ._common import JSON, SAMPLING, SCALAR, Choice, Operation, StreamState, price_tokens
 
@@ -82,4 +83,6 @@ TEXT_COMPLETION = Operation(
     output_messages=output_messages,
     price=price_tokens,
     stream_state=CompletionStreamState,
+    genai_request=genai_content.completion_request,
+    genai_response=genai_content.completion_response,
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._content import fields_of, get, to_json
+from ..conventions import genai_content
 from ..conventions.names import ARKTRACE_BUILTIN_TOOL_CALLS, GENAI_RESPONSE_FINISH_REASONS
 from ._common import (
     EFFORTS,
@@ -348,4 +349,6 @@ RESPONSES = Operation(
     outcome=outcome_attributes,
     output_format=output_format,
     api_type="responses",
+    genai_request=genai_content.responses_request,
+    genai_response=genai_content.responses_response,
 )
