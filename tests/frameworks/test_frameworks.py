@@ -5,7 +5,7 @@ Each scenario runs twice against the bundled server: once with arktrace off, onc
 the same both times, apart from ids and clocks the server makes per call; the traced run must give one
 span per LLM call, under the caller's span, with the output text and tokens recorded.
 
-The libraries are pinned in ``tests/frameworks-requirements.txt`` and run in their own CI pass
+The libraries are pinned in ``tests/frameworks/requirements.txt`` and run in their own CI pass
 (``-m frameworks``). A library that is not installed skips its tests, unless
 ``ARKTRACE_REQUIRE_FRAMEWORKS=1`` (set by that pass), which turns the skip into a failure.
 """
@@ -44,7 +44,7 @@ def frameworks_required() -> bool:
 def need(module: str):
     """Import a framework, or skip (fail when the frameworks pass requires them)."""
     if importlib.util.find_spec(module) is None:
-        reason = f"{module} not installed: pip install -r tests/frameworks-requirements.txt"
+        reason = f"{module} not installed: pip install -r tests/frameworks/requirements.txt"
         if frameworks_required():
             pytest.fail(reason + " [ARKTRACE_REQUIRE_FRAMEWORKS is set]", pytrace=False)
         pytest.skip(reason)

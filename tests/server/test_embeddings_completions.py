@@ -27,7 +27,7 @@ def test_embeddings(client, spans):
     assert a["embedding.embeddings.1.embedding.text"] == "spans"
     assert json.loads(a["input.value"]) == ["distributed tracing", "spans"]
     # vectors are never recorded (the summary MLflow shows as output is written for MLflow only:
-    # tests/test_backend_attributes.py, tests/test_mlflow_phoenix.py)
+    # tests/unit/test_backend_attributes.py, tests/backends/test_mlflow_phoenix.py)
     assert "output.value" not in a
     assert not any("vector" in k for k in a)
     assert str(response.data[0].embedding[0]) not in json.dumps(dict(a))

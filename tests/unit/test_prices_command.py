@@ -1,6 +1,6 @@
 """`arktrace prices register phoenix` without a Phoenix: what the user is told, and the exit codes.
 
-Registration itself is read back from a real Phoenix in tests/test_mlflow_phoenix.py."""
+Registration itself is read back from a real Phoenix in tests/backends/test_mlflow_phoenix.py."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from arktrace._settings import Settings, load_settings
 from arktrace._spool import read_settings as read_spool_settings
 from otlp_receiver import clean_env_fixture, free_port  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(arktrace.__file__).resolve().parent
 PROVIDERS = {"tracer_provider", "meter_provider"}
 

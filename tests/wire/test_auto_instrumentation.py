@@ -158,7 +158,7 @@ client.chat.completions.create(model=os.environ["APP_MODEL"], messages=[{"role":
 
 def _readme_recipe() -> str:
     """The README's `opentelemetry-instrument` command line, as a user copies it."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     (line,) = [
         line for line in readme.splitlines() if line.endswith("opentelemetry-instrument python app.py")
     ]

@@ -333,7 +333,7 @@ def test_instrumented_call_reaches_the_backend(
 
 # ------------------------------------------------------------------------------------------ examples
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run_example(name: str, env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

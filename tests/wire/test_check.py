@@ -290,7 +290,7 @@ def test_example_env_is_printed_from_the_installed_package() -> None:
 
     code, out = check("--example-env")
     assert code == 0
-    assert out == (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
+    assert out == (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
     for name in [*BACKEND_VARIABLES, *(n for o in OPTIONS for n in o.env if n.startswith("ARKTRACE_"))]:
         assert name in out, name
     # the messages that send a newcomer to the example point at this command, not at a repository file
