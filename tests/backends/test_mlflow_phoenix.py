@@ -25,19 +25,11 @@ from arktrace._check import run_check
 from arktrace._phoenix_prices import run_prices
 from arktrace._prices import load_prices
 from arktrace._setup import flush, init, shutdown
-from backend_servers import (  # noqa: F401 - fixtures
-    ServerProcess,
-    backend_processes_fixture,
-    http_json,
-    mlflow_server_fixture,
-    phoenix_server_fixture,
-)
-from otlp_receiver import clean_env_fixture  # noqa: F401 - fixture
+from backend_servers import ServerProcess, http_json
+from harness import ENDPOINT, RESOLVED
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.backends]
 
-ENDPOINT = "ep-20250101120000-abcde"
-RESOLVED = "seed-1-8-251228"
 QUESTION = "What is the capital of France?"
 SYSTEM = "You are a helpful assistant."
 

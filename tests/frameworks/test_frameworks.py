@@ -19,7 +19,7 @@ import os
 import pytest
 
 import arktrace
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 pytestmark = pytest.mark.frameworks
 

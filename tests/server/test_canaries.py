@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 import arktrace
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 CANARY = "canary-0c7d"  # in every request parameter's value: content, with capture off
 CREDENTIAL = "credential-5b9e"  # in every credential: never recorded

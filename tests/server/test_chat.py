@@ -10,7 +10,7 @@ import pytest
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, StatusCode
 
-from conftest import ENDPOINT, RESOLVED
+from harness import ENDPOINT, RESOLVED
 
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
 WEATHER_TOOL = {

@@ -11,7 +11,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 import arktrace
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 QUESTION = [{"role": "user", "content": "hello"}]
 

@@ -234,7 +234,8 @@ def compare(server: Any, client: openai.OpenAI, send: Any, run: Any, spans: Any)
     faults = _Faults()
     logger = logging.getLogger("arktrace")
     logger.addHandler(faults)
-    _faults._reported.clear()  # each place reports once per process: make every fault visible here
+    _faults.forget()  # each place reports once per process: make every fault visible in every example
+    spans.clear()  # what an earlier failing example left
     arktrace.instrument(tracer_provider=spans.provider, stream_usage="never")
     try:
         send()
@@ -251,56 +252,25 @@ def compare(server: Any, client: openai.OpenAI, send: Any, run: Any, spans: Any)
     return span
 
 
-class _Spans:
-    def __init__(self, provider: Any, exporter: Any) -> None:
-        self.provider = provider
-        self.exporter = exporter
-
-    def one(self) -> Any:
-        import gc
-
-        gc.collect()
-        (span,) = self.exporter.get_finished_spans()
-        return span
-
-    def clear(self) -> None:
-        self.exporter.clear()
-
-
-@pytest.fixture
-def tracing() -> Any:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    provider = TracerProvider()
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield _Spans(provider, exporter)
-    arktrace.uninstrument()
-
-
 json_bodies = st.one_of(chat_body, anything)
 
 
 @WIRE
 @given(body=json_bodies)
-def test_malformed_body_reaches_the_caller_unchanged(
-    server: Any, client: Any, tracing: Any, body: Any
-) -> None:
+def test_malformed_body_reaches_the_caller_unchanged(server: Any, client: Any, spans: Any, body: Any) -> None:
     compare(
         server,
         client,
         lambda: server.send_next(body),
         lambda: client.chat.completions.create(model="m", messages=MESSAGES),
-        tracing,
+        spans,
     )
 
 
 @WIRE
 @given(chunks=chat_chunks, done=st.booleans())
 def test_malformed_chat_stream_reaches_the_caller_unchanged(
-    server: Any, client: Any, tracing: Any, chunks: list[Any], done: bool
+    server: Any, client: Any, spans: Any, chunks: list[Any], done: bool
 ) -> None:
     events = [openai_json(c) for c in chunks]
     compare(
@@ -308,14 +278,14 @@ def test_malformed_chat_stream_reaches_the_caller_unchanged(
         client,
         lambda: server.send_next(events=events, done=done),
         lambda: client.chat.completions.create(model="m", messages=MESSAGES, stream=True),
-        tracing,
+        spans,
     )
 
 
 @WIRE
 @given(chunks=completion_chunks)
 def test_malformed_completion_stream_reaches_the_caller_unchanged(
-    server: Any, client: Any, tracing: Any, chunks: list[Any]
+    server: Any, client: Any, spans: Any, chunks: list[Any]
 ) -> None:
     events = [openai_json(c) for c in chunks]
     compare(
@@ -323,7 +293,7 @@ def test_malformed_completion_stream_reaches_the_caller_unchanged(
         client,
         lambda: server.send_next(events=events),
         lambda: client.completions.create(model="m", prompt="hi", stream=True),
-        tracing,
+        spans,
     )
 
 
@@ -340,18 +310,18 @@ RAW_EVENTS = [
 
 @pytest.mark.parametrize("events", RAW_EVENTS)
 def test_non_utf8_stream_bytes_fail_or_pass_exactly_as_without_arktrace(
-    server: Any, client: Any, tracing: Any, events: list[bytes]
+    server: Any, client: Any, spans: Any, events: list[bytes]
 ) -> None:
     compare(
         server,
         client,
         lambda: server.send_next(events=events),
         lambda: client.chat.completions.create(model="m", messages=MESSAGES, stream=True),
-        tracing,
+        spans,
     )
 
 
-def test_lone_surrogates_and_huge_numbers_still_export(server: Any, client: Any, tracing: Any) -> None:
+def test_lone_surrogates_and_huge_numbers_still_export(server: Any, client: Any, spans: Any) -> None:
     """The values that broke the OTLP encoder (and with it every span of the batch) are repaired."""
     body = {
         "id": "bad\ud800id",
@@ -366,7 +336,7 @@ def test_lone_surrogates_and_huge_numbers_still_export(server: Any, client: Any,
         client,
         lambda: server.send_next(body),
         lambda: client.chat.completions.create(model="m", messages=MESSAGES),
-        tracing,
+        spans,
     )
     attrs = span.attributes
     assert attrs["gen_ai.response.id"] == "bad?id"

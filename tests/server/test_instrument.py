@@ -15,7 +15,7 @@ import pytest
 
 import arktrace
 from arktrace import _instrument
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 PATCHED = [
     (openai.resources.chat.completions.Completions, "create"),
@@ -177,7 +177,7 @@ _ALL_POINT_MODULES = [
 def test_the_suite_starts_from_an_environment_without_the_developers_settings():
     # conftest clears ARKTRACE_*, OTEL_* and backend variables before any test runs (a developer's
     # LANGFUSE_* would otherwise export test spans to a real host). This fails if the clearing goes.
-    from conftest import SHELL_PREFIXES, _is_harness
+    from harness import SHELL_PREFIXES, is_harness_variable
 
-    left = [name for name in os.environ if name.startswith(SHELL_PREFIXES) and not _is_harness(name)]
+    left = [name for name in os.environ if name.startswith(SHELL_PREFIXES) and not is_harness_variable(name)]
     assert left == []

@@ -10,7 +10,7 @@ import pytest
 import arktrace
 from arktrace import ConfigError
 from arktrace._prices import load_prices
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
 SECONDS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)

@@ -11,7 +11,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 import arktrace
-from conftest import ENDPOINT, RESOLVED
+from harness import ENDPOINT, RESOLVED
 
 QUESTION = [{"role": "user", "content": "hello"}]
 

@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 import arktrace
 from arktrace._stream_state import ResponsesStreamState
 from arktrace.testing import count_tokens
-from conftest import ENDPOINT, RESOLVED
+from harness import ENDPOINT, RESOLVED
 
 FLASH = "ep-20250101120000-fghij"
 QUESTION = "What is distributed tracing?"
@@ -607,8 +607,10 @@ def test_exceptions_are_identical(client, server, provider):
 # ------------------------------------------------------------------------------------ the Ark SDK
 
 
+@pytest.mark.ark_sdk("volcenginesdkarkruntime")
 def test_ark_sdk_responses(server, spans):
-    ark_sdk = pytest.importorskip("volcenginesdkarkruntime")
+    import volcenginesdkarkruntime as ark_sdk
+
     client = ark_sdk.Ark(api_key="k", base_url=server.base_url, max_retries=0)
     if not hasattr(client, "responses"):
         pytest.skip("this Ark SDK release has no Responses API")
@@ -632,8 +634,10 @@ def test_ark_sdk_responses(server, spans):
         client.close()
 
 
+@pytest.mark.ark_sdk("volcenginesdkarkruntime")
 async def test_ark_sdk_async_responses(server, spans):
-    ark_sdk = pytest.importorskip("volcenginesdkarkruntime")
+    import volcenginesdkarkruntime as ark_sdk
+
     client = ark_sdk.AsyncArk(api_key="k", base_url=server.base_url, max_retries=0)
     if not hasattr(client, "responses"):
         pytest.skip("this Ark SDK release has no Responses API")

@@ -11,7 +11,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from arktrace._call import Call
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 # ------------------------------------------------------------------------------ request recorded late
 

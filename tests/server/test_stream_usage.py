@@ -9,7 +9,7 @@ import pytest
 
 import arktrace
 from arktrace import _usage_notice
-from conftest import ENDPOINT, routed_client
+from harness import ENDPOINT, routed_client
 
 SELF_HOSTED = "http://vllm.internal:8000/api/v3"  # the bundled server answers under /api/v3
 

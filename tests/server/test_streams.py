@@ -14,7 +14,7 @@ from opentelemetry.trace import StatusCode
 
 import arktrace
 from arktrace.testing import USAGE_STYLES
-from conftest import ENDPOINT, RESOLVED
+from harness import ENDPOINT, RESOLVED
 
 QUESTION = [{"role": "user", "content": "Explain time to first token."}]
 TOOL = {

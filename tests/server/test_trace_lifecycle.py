@@ -13,7 +13,7 @@ from opentelemetry.trace import StatusCode
 
 import arktrace
 from arktrace import _tracing
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 QUESTION = [{"role": "user", "content": "hi"}]
 

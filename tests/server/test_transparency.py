@@ -9,7 +9,7 @@ import pytest
 
 import arktrace
 from arktrace import _extract
-from conftest import ENDPOINT
+from harness import ENDPOINT
 
 QUESTION = [{"role": "user", "content": "Same answer either way?"}]
 _VARYING = {"id", "created"}  # the server makes a new id and timestamp for every response

@@ -11,7 +11,7 @@ import pytest
 from arktrace.__main__ import main
 from arktrace._phoenix_prices import phoenix_models, run_prices
 from arktrace._prices import load_prices
-from otlp_receiver import clean_env_fixture, free_port  # noqa: F401 - fixture
+from harness import free_port
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 

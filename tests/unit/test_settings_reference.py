@@ -18,7 +18,7 @@ from arktrace._prices import load_prices
 from arktrace._reference import BACKEND_VARIABLES, OPTIONS, help_text, markdown
 from arktrace._settings import Settings, load_settings
 from arktrace._spool import read_settings as read_spool_settings
-from otlp_receiver import clean_env_fixture, free_port  # noqa: F401
+from harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(arktrace.__file__).resolve().parent
@@ -69,7 +69,7 @@ def _init_result(monkeypatch, **env: str) -> _setup.InitResult:
     try:
         return _setup.init(backends=["otlp"], dotenv=False)
     finally:
-        from otlp_receiver import reset_otel_globals
+        from harness import reset_otel_globals
 
         reset_otel_globals()
 

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from otlp_receiver import receiver_fixture  # noqa: F401
-
 APP = """
 import openai
 from arktrace.testing import ModelArkServer

@@ -20,8 +20,8 @@ import pytest
 
 import arktrace
 from arktrace import _setup
-from conftest import ENDPOINT
-from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
+from harness import ENDPOINT, free_port
+from otlp_receiver import OTLPReceiver
 
 pytestmark = pytest.mark.once
 

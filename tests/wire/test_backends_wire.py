@@ -25,13 +25,12 @@ from opentelemetry import metrics, trace
 import arktrace
 from arktrace._prices import load_prices
 from arktrace._setup import flush, init, shutdown
-from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
+from harness import ENDPOINT, RESOLVED
+from otlp_receiver import OTLPReceiver
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 
 PROTOBUF = "application/x-protobuf"
-ENDPOINT = "ep-20250101120000-abcde"
-RESOLVED = "seed-1-8-251228"
 SRC = str(Path(arktrace.__file__).resolve().parent.parent)
 
 

@@ -22,8 +22,8 @@ from opentelemetry import trace
 import arktrace
 from arktrace import ConfigError, _instrument, _setup
 from arktrace._backends import parse_otlp_headers
-from conftest import ENDPOINT
-from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
+from harness import ENDPOINT
+from otlp_receiver import OTLPReceiver
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 

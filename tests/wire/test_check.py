@@ -14,7 +14,8 @@ import pytest
 import arktrace
 from arktrace._backends import resolve_backends
 from arktrace._check import explain_status, run_check
-from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
+from harness import free_port
+from otlp_receiver import OTLPReceiver
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 

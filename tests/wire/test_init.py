@@ -33,11 +33,11 @@ from arktrace._backends import (
 )
 from arktrace._errors import ConfigError, mask_secret
 from arktrace._setup import build_resource, flush, init, shutdown
-from otlp_receiver import OTLPReceiver, clean_env_fixture, free_port, receiver_fixture  # noqa: F401
+from harness import ENDPOINT, free_port
+from otlp_receiver import OTLPReceiver
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 
-ENDPOINT = "ep-20250101120000-abcde"
 SRC = str(Path(arktrace.__file__).resolve().parent.parent)
 
 

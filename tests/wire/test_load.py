@@ -25,8 +25,8 @@ import pytest
 from opentelemetry import trace
 
 import arktrace
-from conftest import ENDPOINT
-from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401
+from harness import ENDPOINT
+from otlp_receiver import OTLPReceiver
 
 THREADS = 16
 STREAMS = 200

@@ -6,8 +6,8 @@ import openai
 import pytest
 
 import arktrace
-from conftest import ENDPOINT
-from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401
+from harness import ENDPOINT
+from otlp_receiver import OTLPReceiver
 
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
 SECONDS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]

@@ -21,11 +21,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import arktrace
 from arktrace._check import run_check
 from arktrace._setup import flush, init, shutdown
-from otlp_receiver import OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401 - fixtures
+from harness import ENDPOINT
+from otlp_receiver import OTLPReceiver
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-ENDPOINT = "ep-20250101120000-abcde"
 API_KEY = "sk-canary-apikey-7f3a9c"
 HEADER_SECRETS = ("hdr-canary-default-51c2", "hdr-canary-extra-88d0", "Bearer hdr-canary-auth-0e4b")
 CANARY = "canary-content-9b1e4f"

@@ -16,8 +16,8 @@ import pytest
 
 import arktrace
 from arktrace._reference import BACKEND_VARIABLES, OPTIONS
-from conftest import ENDPOINT, RESOLVED
-from otlp_receiver import ENV_VARS, OTLPReceiver, _iter_spans, receiver_fixture  # noqa: F401
+from harness import ENDPOINT, ENV_VARS, RESOLVED
+from otlp_receiver import OTLPReceiver, _iter_spans
 
 pytestmark = pytest.mark.once
 

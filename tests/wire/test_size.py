@@ -17,11 +17,11 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from arktrace._setup import flush, init, shutdown
 from arktrace._stream_state import ChatStreamState
-from otlp_receiver import OTLPReceiver, attributes, clean_env_fixture, receiver_fixture  # noqa: F401
+from otlp_receiver import OTLPReceiver, attributes
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-ENDPOINT = "ep-20250101120000-fghij"  # no reasoning: the reply is the echo only
+ECHO_ONLY = "ep-20250101120000-fghij"  # no reasoning: the reply is the echo only
 LIMIT = 4096
 # What truncate() appends: "…[<count> more characters cut by arktrace]".
 MARK = len("…[") + 12 + len(" more characters cut by arktrace]")
@@ -63,11 +63,11 @@ def assert_bounded(span: ProtoSpan) -> dict[str, Any]:
 def test_one_megabyte_prompt(exported: OTLPReceiver, server: Any) -> None:
     prompt = "lorem ipsum " * (1_000_000 // 12)
     with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
-        client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": prompt}])
-        client.completions.create(model=ENDPOINT, prompt=prompt)
+        client.chat.completions.create(model=ECHO_ONLY, messages=[{"role": "user", "content": prompt}])
+        client.completions.create(model=ECHO_ONLY, prompt=prompt)
         server.fail_next(400)  # the error path records the request too
         with pytest.raises(openai.BadRequestError):
-            client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": prompt}])
+            client.chat.completions.create(model=ECHO_ONLY, messages=[{"role": "user", "content": prompt}])
     spans = llm_spans(exported)
     assert len(spans) == 3
     for span in spans:
@@ -83,7 +83,7 @@ def test_two_hundred_message_conversation(exported: OTLPReceiver, server: Any) -
         messages.append({"role": "assistant", "content": f"answer {i}"})
     messages[-1] = {"role": "user", "content": "last question"}
     with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
-        client.chat.completions.create(model=ENDPOINT, messages=messages)
+        client.chat.completions.create(model=ECHO_ONLY, messages=messages)
     (span,) = llm_spans(exported)
     attrs = assert_bounded(span)
     indexed = [k for k in attrs if k.startswith("llm.input_messages.")]
@@ -97,7 +97,7 @@ def test_two_hundred_message_conversation(exported: OTLPReceiver, server: Any) -
 def test_hundred_thousand_chunk_stream(exported: OTLPReceiver, server: Any) -> None:
     with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
         stream = client.chat.completions.create(
-            model=ENDPOINT,
+            model=ECHO_ONLY,
             messages=[{"role": "user", "content": "count"}],
             stream=True,
             stream_options={"include_usage": True},
@@ -150,7 +150,7 @@ def test_an_export_the_backend_rejects_is_logged_not_silent(
     caplog.set_level(logging.WARNING)
     init(service_name="size", metrics=False)
     with openai.OpenAI(api_key="k", base_url=server.base_url, max_retries=0) as client:
-        client.chat.completions.create(model=ENDPOINT, messages=[{"role": "user", "content": "x" * 100_000}])
+        client.chat.completions.create(model=ECHO_ONLY, messages=[{"role": "user", "content": "x" * 100_000}])
     flush(timeout=10)
     shutdown(timeout=5)
     assert receiver.trace_requests()

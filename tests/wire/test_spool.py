@@ -26,8 +26,8 @@ import requests
 import arktrace
 from arktrace import ConfigError, _setup, _spool
 from arktrace._check import run_check
-from conftest import ENDPOINT
-from otlp_receiver import ENV_VARS, OTLPReceiver, clean_env_fixture, receiver_fixture  # noqa: F401
+from harness import ENDPOINT, ENV_VARS
+from otlp_receiver import OTLPReceiver
 
 pytestmark = pytest.mark.once
 
