@@ -249,17 +249,33 @@ def test_with_block(ark, spans):
 
 def test_dropped_stream_ends_when_collected(ark, spans):
     stream = ark.chat.completions.create(**_args(stream=True))
-    next(iter(stream))
+    first = next(iter(stream))
+    assert spans.all() == []  # open while the caller holds the stream...
     del stream
     gc.collect()
-    assert len(spans.all()) == 1
+    span = spans.one()  # ...ended when it is collected, with what the caller read
+    assert span.end_time is not None
+    assert span.status.status_code is StatusCode.OK
+    assert span.attributes["gen_ai.response.id"] == first.id
+    assert span.attributes["gen_ai.response.model"] == RESOLVED
+    assert "gen_ai.response.finish_reasons" not in span.attributes
 
 
 def test_never_iterated_stream(ark, spans):
-    ark.chat.completions.create(**_args(stream=True)).close()
-    ark.chat.completions.create(**_args(stream=True))
+    stream = ark.chat.completions.create(**_args(stream=True))
+    assert spans.all() == []
+    stream.close()
+    (closed,) = spans.all()  # ended by close()
+    dropped = ark.chat.completions.create(**_args(stream=True))
+    assert spans.all() == [closed]
+    del dropped
     gc.collect()
-    assert len(spans.all()) == 2 and all(s.end_time for s in spans.all())
+    (_, collected) = spans.all()  # ended by the collector
+    for span in (closed, collected):
+        assert span.end_time is not None
+        assert span.status.status_code is StatusCode.OK
+        assert span.attributes["gen_ai.request.model"] == ENDPOINT
+        assert "gen_ai.response.id" not in span.attributes  # no chunk was read
 
 
 # ------------------------------------------------------------------------------------ async

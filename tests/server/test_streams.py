@@ -118,19 +118,33 @@ def test_with_block_exit_ends_the_span(client, spans):
 
 def test_dropped_stream_ends_the_span_when_collected(client, spans):
     stream = _stream(client)
-    next(stream)
+    first = next(stream)
+    assert spans.all() == []  # open while the caller holds the stream...
     del stream
     gc.collect()
-    assert len(spans.all()) == 1
+    span = spans.one()  # ...ended when it is collected, with what the caller read
+    assert span.end_time is not None
+    assert span.status.status_code is StatusCode.OK  # the caller stopped; the call did not fail
+    assert span.attributes["gen_ai.response.id"] == first.id
+    assert span.attributes["gen_ai.response.model"] == RESOLVED
+    assert "gen_ai.response.finish_reasons" not in span.attributes  # the end never arrived
 
 
 def test_never_iterated_stream_ends_on_close_and_on_drop(client, spans):
-    _stream(client).close()
-    assert len(spans.all()) == 1
-    _stream(client)
+    stream = _stream(client)
+    assert spans.all() == []
+    stream.close()
+    (closed,) = spans.all()  # ended by close()
+    dropped = _stream(client)
+    assert spans.all() == [closed]
+    del dropped
     gc.collect()
-    assert len(spans.all()) == 2
-    assert all(s.end_time for s in spans.all())
+    (_, collected) = spans.all()  # ended by the collector
+    for span in (closed, collected):
+        assert span.end_time is not None
+        assert span.status.status_code is StatusCode.OK
+        assert span.attributes["gen_ai.request.model"] == ENDPOINT
+        assert "gen_ai.response.id" not in span.attributes  # no chunk was read
 
 
 def test_mid_stream_error_is_an_error(client, server, spans):
