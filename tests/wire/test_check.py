@@ -134,8 +134,18 @@ def test_unknown_backend_name() -> None:
     assert "--backend" in out and "'zipkin'" in out
 
 
-def test_console_needs_no_check() -> None:
-    assert check("-b", "console")[0] == 0
+def test_console_needs_no_check(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An OTLP endpoint is configured too: checked when asked for (the control), left alone otherwise.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    code, out = check("-b", "console")
+    assert code == 0, out
+    assert "console  ok    OK: spans are written to stderr; nothing to check" in out
+    assert "POST" not in out and "FAIL" not in out and "stays in the backend" not in out
+    assert receiver.requests == []  # no test span sent anywhere
+    code, out = check("-b", "console,otlp")
+    assert code == 0, out
+    assert "otlp     ok    OK (HTTP 200)" in out
+    assert len(receiver.requests) == 1
 
 
 @pytest.mark.parametrize(
