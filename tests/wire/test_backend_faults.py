@@ -27,6 +27,7 @@ pytestmark = pytest.mark.once
 
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
 EXPORTER_TIMEOUT = 0.5
+SLACK = 4.0  # seconds a loaded machine may add to a bounded wait
 FAULTS = ["refused", "hanging", "500", "429", "401"]
 _EXPORT_LOGGERS = ("opentelemetry.exporter", "opentelemetry.sdk._shared_internal", "opentelemetry.sdk.trace")
 
@@ -112,9 +113,9 @@ def test_a_failing_backend_costs_one_warning_per_signal_and_never_the_call(
     assert _health().dropped >= 60  # type: ignore[attr-defined]
     assert "fault-secret-value" not in caplog.text
 
-    started = time.monotonic()
+    # How long it takes is not this test's subject (see test_memory_stays_bounded_while_the_backend_hangs
+    # and tests/wire/test_init.py): with a 0.5 s exporter it would be short without arktrace's bound too.
     arktrace.shutdown(timeout=1)
-    assert time.monotonic() - started < 1.5
     assert _otel_records(caplog) == []
 
 
@@ -268,9 +269,7 @@ def test_calls_are_not_slowed_by_a_down_or_hanging_backend(
                 _call(client)
                 samples.append(time.perf_counter() - started)
     receiver.release()
-    started = time.monotonic()
     arktrace.shutdown(timeout=1)
-    assert time.monotonic() - started < 1.5
     assert receiver.hung >= 5 and receiver.trace_requests()  # the exporter did meet every state
     figures = {state: _percentiles(samples) for state, samples in latencies.items()}
     report = "; ".join(f"{name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms" for name, (p50, p99) in figures.items())
@@ -345,4 +344,6 @@ def test_memory_stays_bounded_while_the_backend_hangs(
     assert _otel_records(caplog) == []
     started = time.monotonic()
     assert arktrace.shutdown(timeout=1) is False  # the hanging export cannot finish
-    assert time.monotonic() - started < 1.5
+    # Without arktrace's bound, shutdown would wait out the stuck export (its 60 s timeout); the slack
+    # covers a loaded machine and stays far below that.
+    assert time.monotonic() - started < 1 + SLACK
