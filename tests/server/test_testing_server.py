@@ -908,8 +908,9 @@ def test_ready_on_start_and_stop_does_not_hang_with_open_connections():
     time.sleep(0.01)  # let the server accept it
     started = time.perf_counter()
     srv.stop()
-    # Waiting for the idle connection would take its 2 s timeout (and forever without one).
-    assert time.perf_counter() - started < 1.5
+    # Without the wake-up, stop() would wait out its 5 s join of the accept loop (and a handler blocked
+    # on the idle connection, forever): the bound leaves a loaded machine 4 s of slack, below that.
+    assert time.perf_counter() - started < 4
     with idle:
         assert idle.recv(10) == b""  # open connections are cut
     conn.close()
