@@ -358,15 +358,27 @@ def test_with_block_exit_ends_the_span(client, spans):
 @needs_responses
 def test_dropped_and_never_iterated_streams_end(client, spans):
     stream = _create(client, stream=True)
-    next(stream)
+    first = next(stream)
+    assert spans.all() == []  # open while the caller holds the stream
     del stream
     gc.collect()
-    assert len(spans.all()) == 1
-    _create(client, stream=True).close()
+    (dropped,) = spans.all()  # ended when collected, with what the caller read
+    assert dropped.attributes["gen_ai.response.id"] == first.response.id
+    unread = _create(client, stream=True)
+    assert spans.all() == [dropped]
+    unread.close()
+    (_, closed) = spans.all()  # ended by close()
+    unread = _create(client, stream=True)
     assert len(spans.all()) == 2
-    _create(client, stream=True)
+    del unread
     gc.collect()
-    assert len(spans.all()) == 3 and all(s.end_time for s in spans.all())
+    (_, _, collected) = spans.all()  # ended by the collector
+    for span in (dropped, closed, collected):
+        assert span.end_time is not None
+        assert span.status.status_code is StatusCode.OK
+        assert span.attributes["gen_ai.request.model"] == ENDPOINT
+        assert "gen_ai.response.finish_reasons" not in span.attributes  # none ran to its end
+    assert "gen_ai.response.id" not in closed.attributes and "gen_ai.response.id" not in collected.attributes
 
 
 @needs_responses
