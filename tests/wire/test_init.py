@@ -313,6 +313,10 @@ def test_a_bad_instrumentation_option_is_refused_before_any_side_effect(
     assert signal.getsignal(signal.SIGTERM) is sigterm
     assert not _instrument.is_instrumented()
     assert _setup._state is None
+    # The control: the same set-up without the bad option does look the experiment up.
+    init(instrument=False)
+    shutdown(timeout=1)
+    assert [r.path.partition("?")[0] for r in receiver.requests] == ["/api/2.0/mlflow/experiments/get-by-name"]
 
 
 def test_shutdown_leaves_nothing_behind(
