@@ -316,7 +316,8 @@ def test_a_bad_instrumentation_option_is_refused_before_any_side_effect(
     # The control: the same set-up without the bad option does look the experiment up.
     init(instrument=False)
     shutdown(timeout=1)
-    assert [r.path.partition("?")[0] for r in receiver.requests] == ["/api/2.0/mlflow/experiments/get-by-name"]
+    looked_up = [r.path.partition("?")[0] for r in receiver.requests]
+    assert looked_up == ["/api/2.0/mlflow/experiments/get-by-name"]
 
 
 def test_shutdown_leaves_nothing_behind(
