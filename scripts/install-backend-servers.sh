@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the MLflow and Phoenix servers that tests/test_mlflow_phoenix.py starts on 127.0.0.1.
+# Install the MLflow and Phoenix servers that tests/backends/test_mlflow_phoenix.py starts on 127.0.0.1.
 #
 # Each server gets its own virtualenv under .ci-venvs/ (ignored by git) so that neither its dependencies
 # nor its pins leak into the project's environment. Versions are pinned; a marker file records what was

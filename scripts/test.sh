@@ -36,7 +36,7 @@ results=()
 run_pass() {  # name, pytest args...
   local name=$1; shift
   echo "== pytest ($name)"
-  # The full-size load test (16 threads x 500 calls, tests/test_load.py) runs in the 3x pass only.
+  # The full-size load test (16 threads x 500 calls, tests/wire/test_load.py) runs in the 3x pass only.
   if [ "$name" = 3x ]; then export ARKTRACE_LOAD_CALLS=500; else unset ARKTRACE_LOAD_CALLS; fi
   "$VENVS/$name/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$VENVS/results-$name.xml" "$@"
   local rc=$?
@@ -56,14 +56,14 @@ for entry in "${OPENAI_MATRIX[@]}"; do
 done
 bash scripts/install-backend-servers.sh >"$VENVS/install-servers.log" 2>&1 &
 install_jobs+=("$!|the MLflow / Phoenix servers|$VENVS/install-servers.log")
-# The libraries people call the SDK through (tests/test_frameworks.py), pinned; instructor with
+# The libraries people call the SDK through (tests/frameworks/test_frameworks.py), pinned; instructor with
 # --no-deps (its jiter pin conflicts with openai 3.x, see the requirements file). An older LiteLLM,
 # which reached the SDK another way, in an environment of its own.
-{ make_venv frameworks -r tests/frameworks-requirements.txt &&
-  "$VENVS/frameworks/bin/${PIP[0]}" "${PIP[@]:1}" --no-deps -r tests/frameworks-nodeps-requirements.txt
+{ make_venv frameworks -r tests/frameworks/requirements.txt &&
+  "$VENVS/frameworks/bin/${PIP[0]}" "${PIP[@]:1}" --no-deps -r tests/frameworks/requirements-nodeps.txt
 } >"$VENVS/install-frameworks.log" 2>&1 &
 install_jobs+=("$!|the frameworks environment|$VENVS/install-frameworks.log")
-make_venv litellm-old -r tests/frameworks-litellm-old-requirements.txt >"$VENVS/install-litellm-old.log" 2>&1 &
+make_venv litellm-old -r tests/frameworks/requirements-litellm-old.txt >"$VENVS/install-litellm-old.log" 2>&1 &
 install_jobs+=("$!|the older-LiteLLM environment|$VENVS/install-litellm-old.log")
 for job in "${install_jobs[@]}"; do
   IFS='|' read -r pid what log <<<"$job"
@@ -86,8 +86,8 @@ run_pass 2x -m "not backends and not once and not frameworks"
 echo "== openai in the newest pass: $("$VENVS/latest/bin/python" -c 'import openai; print(openai.__version__)')"
 run_pass latest -m "not backends and not once and not frameworks"
 ARKTRACE_REQUIRE_BACKENDS=1 ARKTRACE_REQUIRE_ARK_SDKS=1 run_pass 3x -m "not frameworks"
-ARKTRACE_REQUIRE_FRAMEWORKS=1 run_pass frameworks -m frameworks tests/test_frameworks.py
-ARKTRACE_REQUIRE_FRAMEWORKS=1 run_pass litellm-old -m frameworks -k litellm tests/test_frameworks.py
+ARKTRACE_REQUIRE_FRAMEWORKS=1 run_pass frameworks -m frameworks tests/frameworks/test_frameworks.py
+ARKTRACE_REQUIRE_FRAMEWORKS=1 run_pass litellm-old -m frameworks -k litellm tests/frameworks/test_frameworks.py
 
 # The openai SDK's own tests, plain, instrumented and with ARKTRACE_STREAM_USAGE=always: the same
 # outcome for every test id (after the 3x pass: it adds the SDK's test dependencies to that venv).

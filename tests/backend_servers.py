@@ -1,4 +1,5 @@
-"""Real MLflow and Phoenix servers on 127.0.0.1 for tests (fixtures ``mlflow_server`` and ``phoenix_server``).
+"""Real MLflow and Phoenix servers on 127.0.0.1 for tests (fixtures ``mlflow_server`` and ``phoenix_server``
+in conftest.py).
 
 The servers come from the virtualenvs that ``scripts/install-backend-servers.sh`` creates under
 ``.ci-venvs/`` (or ``ARKTRACE_VENVS_DIR``). Both are launched at once on free loopback ports the first time
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -25,7 +25,8 @@ from typing import Any, Callable
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT, free_port
+
 INSTALL = "scripts/install-backend-servers.sh"
 START_TIMEOUT = 120.0
 
@@ -61,12 +62,6 @@ def venvs_dir() -> Path:
 
 def backends_required() -> bool:
     return os.environ.get("ARKTRACE_REQUIRE_BACKENDS", "").strip().lower() in ("1", "true", "yes")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_json(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
@@ -232,25 +227,13 @@ def _phoenix(workdir: Path) -> ServerProcess | None:
     )
 
 
-@pytest.fixture(scope="session", name="_backend_processes")
-def backend_processes_fixture(tmp_path_factory: pytest.TempPathFactory):
-    """Launch every installed server at once (they start in parallel), stop them all at the end."""
-    root = tmp_path_factory.mktemp("backend-servers")
-    servers: dict[str, ServerProcess | None] = {
-        "mlflow": _mlflow(root / "mlflow"),
-        "phoenix": _phoenix(root / "phoenix"),
-    }
-    started = [s for s in servers.values() if s is not None]
-    try:
-        for server in started:
-            server.start()
-        yield servers
-    finally:
-        for server in started:
-            server.stop()
+def installed(root: Path) -> dict[str, ServerProcess | None]:
+    """Each server, not yet started, with its files under ``root``; ``None`` for one not installed."""
+    return {"mlflow": _mlflow(root / "mlflow"), "phoenix": _phoenix(root / "phoenix")}
 
 
-def _server(servers: dict[str, ServerProcess | None], name: str) -> ServerProcess:
+def ready(servers: dict[str, ServerProcess | None], name: str) -> ServerProcess:
+    """The server ``name`` once it answers; skips (or fails, when required) the test if not installed."""
     server = servers[name]
     if server is None:
         reason = f"{name} server not installed under {venvs_dir()}: run `bash {INSTALL}` (about 90 s)"
@@ -261,13 +244,3 @@ def _server(servers: dict[str, ServerProcess | None], name: str) -> ServerProces
     if server.error is not None:
         server.fail(server.error)
     return server
-
-
-@pytest.fixture(scope="session", name="mlflow_server")
-def mlflow_server_fixture(_backend_processes: dict[str, ServerProcess | None]) -> ServerProcess:
-    return _server(_backend_processes, "mlflow")
-
-
-@pytest.fixture(scope="session", name="phoenix_server")
-def phoenix_server_fixture(_backend_processes: dict[str, ServerProcess | None]) -> ServerProcess:
-    return _server(_backend_processes, "phoenix")

@@ -1,11 +1,13 @@
-"""Shared fixtures: the bundled ModelArk-compatible server, real openai clients, and captured spans."""
+"""Every fixture of the suite, in one place (tests import helpers and constants from ``harness.py``, never a
+fixture): the bundled ModelArk-compatible server, real openai clients, captured spans and metrics, the local
+OTLP receiver, a clean environment for ``init()``, and the real MLflow / Phoenix servers."""
 
 from __future__ import annotations
 
-import gc
+import importlib.util
 import os
+from collections.abc import Iterator
 
-import httpx
 import openai
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -17,37 +19,44 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import arktrace
 from arktrace import _faults
 from arktrace.testing import ModelArkServer
-
-ENDPOINT = "ep-20250101120000-abcde"
-RESOLVED = "seed-1-8-251228"
-
-# Variables that would change what arktrace does (settings, exporters, a real backend's credentials)
-# or where the SDK sends requests. The suite must not depend on the developer's shell: a shell with
-# LANGFUSE_* set would otherwise export test spans to a real host. Cleared once for the whole run, so
-# every fixture and every subprocess a test starts sees none of them unless the test sets it.
-SHELL_PREFIXES = (
-    "ARKTRACE_",
-    "OTEL_",
-    "LANGFUSE_",
-    "OPENOBSERVE_",
-    "MLFLOW_",
-    "PHOENIX_",
-    "OPENAI_",
-    "ARK_",
-    "AZURE_OPENAI_",
+from backend_servers import ServerProcess, installed, ready
+from harness import (
+    ENV_VARS,
+    MODELARK_URL,
+    SHELL_PREFIXES,
+    Spans,
+    is_harness_variable,
+    reset_otel_globals,
+    routed_client,
 )
-# The test harness's own switches (scripts/test.sh, tests/backend_servers.py) stay.
-HARNESS_VARIABLES = {"ARKTRACE_VENVS_DIR", "ARKTRACE_SERVERS_PYTHON", "ARKTRACE_LOAD_CALLS"}
-
-
-def _is_harness(name: str) -> bool:
-    return name in HARNESS_VARIABLES or name.startswith("ARKTRACE_REQUIRE_")
+from otlp_receiver import OTLPReceiver
 
 
 def pytest_configure(config):
     for name in list(os.environ):
-        if name.startswith(SHELL_PREFIXES) and not _is_harness(name):
+        if name.startswith(SHELL_PREFIXES) and not is_harness_variable(name):
             del os.environ[name]
+
+
+def _ark_sdks_required() -> bool:
+    return os.environ.get("ARKTRACE_REQUIRE_ARK_SDKS", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test marked ``ark_sdk(package)`` whose Ark runtime SDK is not installed is deselected, as ``-m "not
+    once"`` deselects in the passes that do not run those, rather than skipped: the summary counts it among
+    the deselected, and a skip stays news. With ``ARKTRACE_REQUIRE_ARK_SDKS=1`` (CI's Ark pass) it is kept,
+    and fails for want of the package."""
+    if _ark_sdks_required():
+        return
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("ark_sdk")
+        missing = marker is not None and importlib.util.find_spec(marker.args[0]) is None
+        (dropped if missing else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +72,9 @@ _TUNABLES = ("api_key", "latency", "chunk_interval", "usage_style", "cached_toke
 def _fresh_fault_memory():
     """Faults are logged once per place per process; each test starts with none reported, so a test
     that provokes one sees its log line whatever ran before."""
-    _faults._reported.clear()
+    _faults.forget()
     yield
-    _faults._reported.clear()
+    _faults.forget()
 
 
 @pytest.fixture(autouse=True)
@@ -82,25 +91,6 @@ def _clean_server(request):
         setattr(srv, name, value)
 
 
-class Spans:
-    """Finished spans, with helpers that make a test's intent readable."""
-
-    def __init__(self, exporter: InMemorySpanExporter) -> None:
-        self.exporter = exporter
-
-    def all(self):
-        return list(self.exporter.get_finished_spans())
-
-    def one(self):
-        gc.collect()
-        spans = self.all()
-        assert len(spans) == 1, [s.name for s in spans]
-        return spans[0]
-
-    def clear(self):
-        self.exporter.clear()
-
-
 @pytest.fixture
 def provider():
     return TracerProvider()
@@ -112,7 +102,7 @@ def spans(provider):
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     arktrace.uninstrument()
     arktrace.instrument(tracer_provider=provider, stream_usage="always")
-    yield Spans(exporter)
+    yield Spans(exporter, provider)
     arktrace.uninstrument()
 
 
@@ -141,31 +131,50 @@ async def aclient(server):
     await c.close()
 
 
-class _ToBundledServer(httpx.HTTPTransport):
-    """Sends every request to the bundled server, whatever host the client was given."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
-        self.target = httpx.URL(base_url)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        target = self.target
-        request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
-        return super().handle_request(request)
-
-
-MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
-
-
-def routed_client(server, base_url: str) -> openai.OpenAI:
-    """A client for ``base_url`` whose requests the bundled server answers: arktrace sees the host
-    the application would name (ModelArk's, a self-hosted server's) and treats the calls accordingly."""
-    http_client = httpx.Client(transport=_ToBundledServer(server.base_url))
-    return openai.OpenAI(api_key="test-key", base_url=base_url, http_client=http_client, max_retries=0)
-
-
 @pytest.fixture
 def modelark_client(server):
     """A client for ModelArk's own host name (provider byteplus, stream usage asked for)."""
     with routed_client(server, MODELARK_URL) as c:
         yield c
+
+
+@pytest.fixture
+def receiver() -> Iterator[OTLPReceiver]:
+    """A local OTLP/HTTP receiver (tests/otlp_receiver.py)."""
+    with OTLPReceiver() as rx:
+        yield rx
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
+    """No backend variables, a working directory without .env, and fresh OpenTelemetry globals."""
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    reset_otel_globals()
+    yield
+    reset_otel_globals()
+
+
+@pytest.fixture(scope="session")
+def _backend_processes(tmp_path_factory: pytest.TempPathFactory):
+    """Every installed server launched at once (they start in parallel), all stopped at the end."""
+    servers = installed(tmp_path_factory.mktemp("backend-servers"))
+    started = [s for s in servers.values() if s is not None]
+    try:
+        for server in started:
+            server.start()
+        yield servers
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(_backend_processes) -> ServerProcess:
+    return ready(_backend_processes, "mlflow")
+
+
+@pytest.fixture(scope="session")
+def phoenix_server(_backend_processes) -> ServerProcess:
+    return ready(_backend_processes, "phoenix")
