@@ -49,10 +49,12 @@ class Operation:
 
     __slots__ = (
         "api_type",
+        "content_arguments",
         "include_usage",
         "model_name_attribute",
         "name",
         "outcome",
+        "output_content",
         "output_format",
         "output_messages",
         "output_summary",
@@ -87,6 +89,8 @@ class Operation:
         model_name_attribute: str | None = None,
         reads_choices: bool = True,
         output_summary: Callable[[dict[str, Any]], str] | None = None,
+        output_content: Callable[[dict[str, Any], int, int], dict[str, Any]] | None = None,
+        content_arguments: frozenset[str] = frozenset(),
     ) -> None:
         # ``gen_ai.operation.name``; also the span name's first word.
         self.name = name
@@ -130,6 +134,13 @@ class Operation:
         # Response fields → a short ``output.value`` for a backend that shows nothing without one, for
         # an operation whose output is no content (see ``conventions.backend_extras``).
         self.output_summary = output_summary
+        # ``(response fields, limit, budget)`` → content attributes of the response besides its
+        # messages (capture on only): what a bot's search plugin found.
+        self.output_content = output_content
+        # Request arguments that carry the caller's content, besides the ones every operation shares
+        # (``messages``, ``prompt``, ``input``, ...): left out of ``llm.invocation_parameters`` as
+        # those are, recorded by ``request_content`` only (tokenization's ``text``).
+        self.content_arguments = content_arguments
 
     def __repr__(self) -> str:
         return f"<Operation {self.name} {self.paths[0] if self.paths else ''}>"
