@@ -284,6 +284,20 @@ async def test_async_early_exit_error_and_raw(volc, aark, spans):
     assert_bot_span(spans.one(), stream=True)
 
 
+def test_posted_around_the_resource_is_the_same_span(ark, spans):
+    from volcenginesdkarkruntime.types.bot_chat import BotChatCompletion
+
+    ark.bot_chat.completions.create(model=BOT, messages=ASK)
+    created = spans.one()
+    spans.clear()
+    ark.post("/bots/chat/completions", body={"model": BOT, "messages": ASK}, cast_to=BotChatCompletion)
+    posted = spans.one()
+    per_call = ("gen_ai.response.id", "http.response.header.x-client-request-id", "output.value")
+    assert {k: v for k, v in posted.attributes.items() if k not in per_call} == {
+        k: v for k, v in created.attributes.items() if k not in per_call
+    }
+
+
 def test_byteplus_sdk_has_no_bot_chat():
     # Covered where it exists: a BytePlus release adding resources/bot would need its patch point.
     if importlib.util.find_spec("byteplussdkarkruntime") is None:
