@@ -448,3 +448,16 @@ def test_stream_state_keeps_references_and_bot_usage(volc):
     # usage on a content chunk (DeepSeek's layout): both usages are taken off it
     mixed = chunk(choices=[delta], usage=usage, bot_usage={"model_usage": []})
     assert state.hide_usage(mixed) is False and mixed.usage is None and mixed.bot_usage is None
+
+
+@pytest.mark.parametrize(("capture", "with_content"), [(True, True), (True, False), (False, True)])
+def test_references_are_content_only_when_content_is_recorded(capture, with_content):
+    from arktrace._extract import response_attributes
+    from arktrace._settings import load_settings
+
+    response = {"model": BOT, "choices": [], "references": [{"title": "T", "url": "https://a.example"}]}
+    attrs = response_attributes(BOT_CHAT, response, load_settings(capture_content=capture), with_content)
+    assert attrs["arktrace.bot.reference.count"] == 1  # not content: always
+    recorded = capture and with_content
+    assert ("arktrace.bot.references.0.title" in attrs) is recorded
+    assert ("arktrace.bot.references.0.url" in attrs) is recorded
