@@ -161,11 +161,14 @@ def request_attributes(
     if isinstance(tier, str) and (capture or tier in SERVICE_TIERS):
         attrs[OPENAI_REQUEST_SERVICE_TIER] = tier
 
+    own = op.content_arguments  # usually empty: the shared sets below, as they are
     if capture:
-        params = {k: v for k, v in args.items() if k not in _CONTENT_ARGS}
+        skip = _CONTENT_ARGS | own if own else _CONTENT_ARGS
+        params = {k: v for k, v in args.items() if k not in skip}
     else:
         safe = op.safe_arguments
-        params = {k: safe_value(v, safe.get(k)) for k, v in args.items() if k not in _REQUEST_CONTENT}
+        skip = _REQUEST_CONTENT | own if own else _REQUEST_CONTENT
+        params = {k: safe_value(v, safe.get(k)) for k, v in args.items() if k not in skip}
     attrs[OI_INVOCATION_PARAMETERS] = to_json(params)
 
     if capture:
@@ -243,4 +246,7 @@ def response_attributes(
         if messages:
             budget = max(settings.max_message_attributes // 4, 8)
             attrs.update(message_attributes(OI_OUTPUT_MESSAGES, messages, budget, limit))
+    if op.output_content is not None and with_content and settings.capture_content:
+        budget = max(settings.max_message_attributes // 4, 8)
+        attrs.update(op.output_content(fields, settings.max_value_length, budget))
     return attrs

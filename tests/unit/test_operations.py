@@ -25,6 +25,8 @@ def test_each_operation_declares_what_the_lifecycle_reads():
         )
         assert isinstance(op.safe_arguments, dict) and "model" in op.safe_arguments
         assert callable(op.request_content) and callable(op.price)
+        assert isinstance(op.content_arguments, frozenset)
+        assert all(isinstance(name, str) for name in op.content_arguments)
         # a stream is folded by a state class, and asking for usage needs a stream to hide it from
         if op.stream_state is not None:
             assert inspect.isclass(op.stream_state) and issubclass(op.stream_state, StreamState)
@@ -36,5 +38,6 @@ def test_each_operation_declares_what_the_lifecycle_reads():
             op.outcome,
             op.output_format,
             op.output_summary,
+            op.output_content,
         ):
             assert hook is None or callable(hook)

@@ -119,3 +119,17 @@ LANGFUSE_TRACE_METADATA_PREFIX = "langfuse.trace.metadata."
 MLFLOW_TRACE_TAG_PREFIX = "mlflow.traceTag."  # a root span's mlflow.traceTag.<key>: the trace's tags
 MLFLOW_COST = "mlflow.llm.cost"
 MLFLOW_CHAT_TOOLS = "mlflow.chat.tools"
+
+# bot chat and tokenization (Volcengine's bot_chat.completions, tokenization.create)
+ARKTRACE_BOT_REFERENCE_COUNT = "arktrace.bot.reference.count"  # what the bot's plugins cited
+ARKTRACE_BOT_REFERENCE_TITLE = "arktrace.bot.references.{}.title"  # content
+ARKTRACE_BOT_REFERENCE_URL = "arktrace.bot.references.{}.url"  # content
+ARKTRACE_BOT_MODEL_USAGE_NAME = "arktrace.bot.model_usage.{}.name"  # an endpoint the bot called
+ARKTRACE_BOT_MODEL_USAGE_INPUT = "arktrace.bot.model_usage.{}.input_tokens"
+ARKTRACE_BOT_MODEL_USAGE_OUTPUT = "arktrace.bot.model_usage.{}.output_tokens"
+ARKTRACE_BOT_MODEL_USAGE_TOTAL = "arktrace.bot.model_usage.{}.total_tokens"
+ARKTRACE_BOT_ACTION_USAGE_NAME = "arktrace.bot.action_usage.{}.name"  # a plugin the bot ran
+ARKTRACE_BOT_ACTION_USAGE_SEARCHES = "arktrace.bot.action_usage.{}.search_count"
+ARKTRACE_BOT_SEARCH_COUNT = "arktrace.bot.search_count"  # summed over the plugins
+ARKTRACE_TOKENIZATION_TOTAL = "arktrace.tokenization.total_tokens"  # summed over the texts
+ARKTRACE_TOKENIZATION_COUNTS = "arktrace.tokenization.token_counts"  # per text, in order

@@ -21,12 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from ._common import Operation
+from .bot_chat import BOT_CHAT
 from .chat import CHAT
 from .completions import TEXT_COMPLETION
 from .embeddings import EMBEDDINGS
 from .responses import RESPONSES
+from .tokenization import TOKENIZATION
 
-OPERATIONS: tuple[Operation, ...] = (CHAT, TEXT_COMPLETION, EMBEDDINGS, RESPONSES)
+OPERATIONS: tuple[Operation, ...] = (CHAT, TEXT_COMPLETION, EMBEDDINGS, RESPONSES, BOT_CHAT, TOKENIZATION)
 
 # (module suffix, class, method, operation); each is tried under every SDK package prefix, and
 # skipped where it does not exist in the installed version.
@@ -60,6 +62,7 @@ def operation_for_path(path: Any, base_url: Any = "") -> Operation | None:
 
 
 __all__ = [
+    "BOT_CHAT",
     "CHAT",
     "EMBEDDINGS",
     "OPERATIONS",
@@ -67,6 +70,7 @@ __all__ = [
     "PATH_OPERATIONS",
     "RESPONSES",
     "TEXT_COMPLETION",
+    "TOKENIZATION",
     "Operation",
     "operation_for_path",
 ]

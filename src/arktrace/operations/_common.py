@@ -51,10 +51,12 @@ class Operation:
         "api_type",
         "genai_request",
         "genai_response",
+        "content_arguments",
         "include_usage",
         "model_name_attribute",
         "name",
         "outcome",
+        "output_content",
         "output_format",
         "output_messages",
         "output_summary",
@@ -91,6 +93,8 @@ class Operation:
         output_summary: Callable[[dict[str, Any]], str] | None = None,
         genai_request: Callable[[dict[str, Any], int], dict[str, str]] | None = None,
         genai_response: Callable[[Any, int], dict[str, str]] | None = None,
+        output_content: Callable[[dict[str, Any], int, int], dict[str, Any]] | None = None,
+        content_arguments: frozenset[str] = frozenset(),
     ) -> None:
         # ``gen_ai.operation.name``; also the span name's first word.
         self.name = name
@@ -140,6 +144,13 @@ class Operation:
         # OpenInference content whatever ``ARKTRACE_CONVENTIONS`` says.
         self.genai_request = genai_request
         self.genai_response = genai_response
+        # ``(response fields, limit, budget)`` → content attributes of the response besides its
+        # messages (capture on only): what a bot's search plugin found.
+        self.output_content = output_content
+        # Request arguments that carry the caller's content, besides the ones every operation shares
+        # (``messages``, ``prompt``, ``input``, ...): left out of ``llm.invocation_parameters`` as
+        # those are, recorded by ``request_content`` only (tokenization's ``text``).
+        self.content_arguments = content_arguments
 
     def __repr__(self) -> str:
         return f"<Operation {self.name} {self.paths[0] if self.paths else ''}>"

@@ -56,7 +56,8 @@ PATCH_POINTS = (
     ("resources.batch_chat.completions", "Completions", "create"),
     ("resources.batch_chat.completions", "AsyncCompletions", "create"),
 )
-# ``/chat/completions/{id}`` (stored completions) and ``/bots/chat/completions`` are not traced.
+# ``/chat/completions/{id}`` (stored completions) is not traced; ``/bots/chat/completions`` is
+# bot chat's (``bot_chat.py``).
 PATHS = ("/chat/completions", "/context/chat/completions", "/batch/chat/completions")
 
 
