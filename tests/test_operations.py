@@ -36,5 +36,7 @@ def test_each_operation_declares_what_the_lifecycle_reads():
             op.outcome,
             op.output_format,
             op.output_summary,
+            op.links,
+            op.ended,
         ):
             assert hook is None or callable(hook)

@@ -49,7 +49,9 @@ class Operation:
 
     __slots__ = (
         "api_type",
+        "ended",
         "include_usage",
+        "links",
         "model_name_attribute",
         "name",
         "outcome",
@@ -58,6 +60,7 @@ class Operation:
         "output_summary",
         "patch_points",
         "paths",
+        "positional",
         "price",
         "reads_choices",
         "reported_failure",
@@ -87,6 +90,9 @@ class Operation:
         model_name_attribute: str | None = None,
         reads_choices: bool = True,
         output_summary: Callable[[dict[str, Any]], str] | None = None,
+        positional: tuple[str, ...] = (),
+        links: Callable[[dict[str, Any]], Any] | None = None,
+        ended: Callable[[Any, dict[str, Any]], None] | None = None,
     ) -> None:
         # ``gen_ai.operation.name``; also the span name's first word.
         self.name = name
@@ -130,6 +136,16 @@ class Operation:
         # Response fields → a short ``output.value`` for a backend that shows nothing without one, for
         # an operation whose output is no content (see ``conventions.backend_extras``).
         self.output_summary = output_summary
+        # The names of the parameters a patched method takes by position, in order: an argument given
+        # by position is recorded under its name (the Ark SDKs' ``tasks.delete(task_id)``). Keyword-only
+        # methods (every openai ``create``) have none.
+        self.positional = positional
+        # Arguments → the links the span starts with (OpenTelemetry ``Link`` s), or None: links can only
+        # be given when a span starts. For a call about the result of an earlier one (a task's poll).
+        self.links = links
+        # ``(span context, response attributes)`` of a call that ended without error, for an operation
+        # that later calls link to (see ``links``). Must not raise, and must not keep the attributes.
+        self.ended = ended
 
     def __repr__(self) -> str:
         return f"<Operation {self.name} {self.paths[0] if self.paths else ''}>"
