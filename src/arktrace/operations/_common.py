@@ -98,7 +98,8 @@ class Operation:
         self.name = name
         # ``openinference.span.kind``.
         self.span_kind = span_kind
-        # The API paths the SDKs post this operation to, for the client ``request()`` hook.
+        # The API paths the SDKs post this operation to, for the client ``request()`` hook; none for an
+        # operation that is not a POST (that hook traces POSTs only): traced at its resource methods.
         self.paths = paths
         # (module suffix under each SDK package, class, method) of the resource methods that run it;
         # a point missing from an installed SDK is skipped.
@@ -257,7 +258,12 @@ def output_type(response_format: Any) -> str | None:
         return "json"
     if kind == "text":
         return "text"
+    if kind in MEDIA_OUTPUT_TYPES:  # an operation's own output_format: what it generates
+        return kind
     return None
+
+
+MEDIA_OUTPUT_TYPES = frozenset({"image", "video"})
 
 
 # ---------------------------------------------------------------------------------------- content
