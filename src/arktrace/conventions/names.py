@@ -113,3 +113,14 @@ LANGFUSE_TRACE_METADATA_PREFIX = "langfuse.trace.metadata."
 MLFLOW_TRACE_TAG_PREFIX = "mlflow.traceTag."  # a root span's mlflow.traceTag.<key>: the trace's tags
 MLFLOW_COST = "mlflow.llm.cost"
 MLFLOW_CHAT_TOOLS = "mlflow.chat.tools"
+
+# video generation tasks (Seedance): what a task poll reports, recorded with or without content
+ARKTRACE_TASK_STATUS = "arktrace.task.status"
+ARKTRACE_TASKS_TOTAL = "arktrace.task.list.total"
+ARKTRACE_TASKS_RETURNED = "arktrace.task.list.returned"
+ARKTRACE_VIDEO_RATIO = "arktrace.video.ratio"
+ARKTRACE_VIDEO_RESOLUTION = "arktrace.video.resolution"
+ARKTRACE_VIDEO_DURATION = "arktrace.video.duration"
+ARKTRACE_VIDEO_FRAMES = "arktrace.video.frames"
+ARKTRACE_VIDEO_FPS = "arktrace.video.fps"
+ARKTRACE_VIDEO_SEED = "arktrace.video.seed"

@@ -25,8 +25,9 @@ from .chat import CHAT
 from .completions import TEXT_COMPLETION
 from .embeddings import EMBEDDINGS
 from .responses import RESPONSES
+from .video_tasks import VIDEO_TASKS
 
-OPERATIONS: tuple[Operation, ...] = (CHAT, TEXT_COMPLETION, EMBEDDINGS, RESPONSES)
+OPERATIONS: tuple[Operation, ...] = (CHAT, TEXT_COMPLETION, EMBEDDINGS, RESPONSES, *VIDEO_TASKS)
 
 # (module suffix, class, method, operation); each is tried under every SDK package prefix, and
 # skipped where it does not exist in the installed version.
