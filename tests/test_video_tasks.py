@@ -398,3 +398,18 @@ def test_list_outcome_output_failure_and_price():
     unknown = {"gen_ai.response.model": "some-video-model", "gen_ai.usage.output_tokens": 5}
     assert price_video(prices, unknown, "ep-unknown") is None  # no cost when the price is unknown
     assert output_type({"type": "video"}) == "video" and output_type({"type": "audio"}) is None
+
+
+def test_a_create_posted_around_the_resource_method_is_one_span_and_a_get_none(ark, server, spans):
+    """The client's own post() to the create path is traced (LiteLLM-style callers); a GET sent
+    around the resource methods is not an operation's request and gets no span."""
+    created = ark.post(
+        "/contents/generations/tasks", body={"model": VIDEO_EP, "content": CONTENT}, cast_to=object
+    )
+    span = spans.one()
+    assert (
+        span.name == f"generate_content {VIDEO_EP}" and span.attributes["gen_ai.response.id"] == created["id"]
+    )
+    spans.clear()
+    ark.get(f"/contents/generations/tasks/{created['id']}", cast_to=object)
+    assert spans.all() == []
