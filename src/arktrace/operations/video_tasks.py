@@ -4,9 +4,9 @@
 A video is made asynchronously: ``create`` submits a task and returns its id, the caller then polls
 ``get`` until the task ``succeeded`` (with the video's URL and the tokens it is billed by) or
 ``failed``. Neither SDK has a polling helper (``resources/content_generation/tasks.py`` in
-byteplussdkarkruntime and volcenginesdkarkruntime 5.0: these four methods only), so the loop is the
-caller's own, and each poll is its own span, linked to the ``create`` span when this process made
-the task (:data:`_CREATED`). The shapes are the SDKs' ``types/content_generation``.
+byteplus-python-sdk-v2 3.0.63 and volcengine-ark-runtime 5.0.54: these four methods only), so the
+loop is the caller's own, and each poll is its own span, linked to the ``create`` span when this
+process made the task (:data:`_CREATED`). The shapes are the SDKs' ``types/content_generation``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ LIST_SAFE = {
     "task_ids": (ANY_TEXT, [ANY_TEXT]),
     "service_tier": SERVICE_TIERS,
 }
-# list() and delete() take their parameters by position too (get() and create() are keyword-only).
+# list() and delete() take their parameters by position too (get() and create() are keyword-only), in
+# this order in both SDKs (the versions above). Written out: the SDKs' ``apikey_required`` decorator
+# hides the signature from ``inspect``.
 LIST_POSITIONAL = (
     "page_num",
     "page_size",
