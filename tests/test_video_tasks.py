@@ -216,7 +216,7 @@ def test_get_of_an_unknown_task_is_an_error(ark, sdk, spans):
 # ---------------------------------------------------------------------------------- list, delete
 
 
-def test_list_and_delete_with_positional_arguments(ark, server, spans):
+def test_list_and_delete_with_positional_arguments(ark, server, spans, provider):
     server.task_polls = (1, 0)
     tasks = ark.content_generation.tasks
     ids = [tasks.create(model=VIDEO_EP, content=CONTENT).id for _ in range(2)]
@@ -236,11 +236,18 @@ def test_list_and_delete_with_positional_arguments(ark, server, spans):
     assert "output.value" not in span.attributes  # the tasks' prompts and URLs are not this span's
     spans.clear()
 
-    tasks.delete(ids[0])  # by position
+    deleted = tasks.delete(ids[0])  # by position
     span = spans.one()
     assert span.name == "delete_task" and span.status.status_code is StatusCode.OK
     assert json.loads(span.attributes["llm.invocation_parameters"]) == {"task_id": ids[0]}
     assert len(span.links) == 1  # to the task's create span
+    spans.clear()
+
+    # the same values as without arktrace
+    bare_list = untraced(provider, lambda: tasks.list(1, 5, "queued", ids[1:], model=VIDEO_EP))
+    assert tasks.list(1, 5, "queued", ids[1:], model=VIDEO_EP).model_dump() == bare_list.model_dump()
+    bare_deleted = untraced(provider, lambda: tasks.delete(ids[1]))
+    assert type(deleted) is type(bare_deleted)
 
 
 # ------------------------------------------------------------------------------------------ async
