@@ -137,7 +137,10 @@ class Call:
         else:
             name = f"{op.name} {model}" if model else op.name
         self.start_ns = time_ns()
-        self.span = recorder.tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
+        links = op.links(args) if op.links is not None else None
+        self.span = recorder.tracer.start_span(
+            name, kind=SpanKind.CLIENT, start_time=self.start_ns, links=links
+        )
         # Request attributes are written with the response ones when the call ends: one write instead
         # of two (nothing reads a span's attributes before it ends and is exported).
         self.recording = self.span.is_recording()
@@ -284,6 +287,8 @@ class Call:
                     span.set_status(Status(StatusCode.ERROR, record.description))
                 else:
                     span.set_status(_OK)
+            if error is None and self.op.ended is not None:
+                self.op.ended(span.get_span_context(), attrs)
             self._record_metrics(attrs, error, duration, ttft, per_chunk, cost)
         except Exception:
             report_fault("finishing a span")

@@ -66,13 +66,14 @@ from .operations._common import (
 # Request arguments that shape the HTTP request rather than the model call: never recorded.
 _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 # Request arguments that carry user content: recorded only with content capture on, and then in
-# `input.value` and the message and tool attributes rather than in `llm.invocation_parameters`.
+# `input.value` and the message and tool attributes rather than in `llm.invocation_parameters`
+# (`content`: a video task's prompt and reference images, which may be inline data).
 _CONTENT_ARGS = frozenset(
-    {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions"}
+    {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions", "content"}
 )
 # The request arguments that say what the content is, left out of `llm.invocation_parameters` with
 # capture off too (every call has them: their names would say nothing).
-_REQUEST_CONTENT = frozenset({"messages", "prompt", "input", "instructions"})
+_REQUEST_CONTENT = frozenset({"messages", "prompt", "input", "instructions", "content"})
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 
 # Caller-set request arguments copied to GenAI request attributes as they are.

@@ -280,7 +280,9 @@ def _make_wrapper(
 ) -> Callable[..., Any]:
     """Build the replacement for one SDK method. Async methods get an async replacement."""
 
-    def begin(instance: Any, kwargs: dict[str, Any]) -> tuple[Call | None, dict[str, Any]]:
+    def begin(
+        instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Call | None, dict[str, Any]]:
         if (
             not state.active
             or otel_context.get_value(IN_CALL_KEY)
@@ -291,7 +293,11 @@ def _make_wrapper(
             client = instance._client
             # openai clients expose base_url; the Ark SDK clients keep only _base_url
             base_url = getattr(client, "base_url", None) or getattr(client, "_base_url", "")
-            call = Call(state.recorder, op, kwargs, endpoint_for(base_url), id_attribute, client)
+            named = kwargs
+            if args:  # recorded under their names; what is sent stays as the caller gave it
+                named = dict(zip(op.positional, args))
+                named.update(kwargs)
+            call = Call(state.recorder, op, named, endpoint_for(base_url), id_attribute, client)
             return call, call.request_kwargs(kwargs)
         except Exception:
             report_fault("starting a span")
@@ -300,7 +306,7 @@ def _make_wrapper(
     if is_async:
 
         async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            call, send = begin(self, kwargs)
+            call, send = begin(self, args, kwargs)
             if call is None:
                 return await original(self, *args, **kwargs)
             token = otel_context.attach(call.context())
@@ -325,7 +331,7 @@ def _make_wrapper(
     else:
 
         def sync_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            call, send = begin(self, kwargs)
+            call, send = begin(self, args, kwargs)
             if call is None:
                 return original(self, *args, **kwargs)
             token = otel_context.attach(call.context())

@@ -18,7 +18,8 @@ def test_no_two_operations_claim_the_same_path_or_patch_point():
 def test_each_operation_declares_what_the_lifecycle_reads():
     for op in OPERATIONS:
         assert isinstance(op, Operation)
-        assert op.name and op.span_kind and op.paths and op.patch_points, op
+        # no paths: not a POST (a task's get, list, delete), traced at its resource methods only
+        assert op.name and op.span_kind and op.patch_points, op
         assert all(path.startswith("/") and operation_for_path(path) is op for path in op.paths)
         assert all(
             len(point) == 3 and all(isinstance(part, str) for part in point) for point in op.patch_points
@@ -39,5 +40,7 @@ def test_each_operation_declares_what_the_lifecycle_reads():
             op.output_format,
             op.output_summary,
             op.output_content,
+            op.links,
+            op.ended,
         ):
             assert hook is None or callable(hook)

@@ -133,3 +133,13 @@ ARKTRACE_BOT_ACTION_USAGE_SEARCHES = "arktrace.bot.action_usage.{}.search_count"
 ARKTRACE_BOT_SEARCH_COUNT = "arktrace.bot.search_count"  # summed over the plugins
 ARKTRACE_TOKENIZATION_TOTAL = "arktrace.tokenization.total_tokens"  # summed over the texts
 ARKTRACE_TOKENIZATION_COUNTS = "arktrace.tokenization.token_counts"  # per text, in order
+# video generation tasks (Seedance): what a task poll reports, recorded with or without content
+ARKTRACE_TASK_STATUS = "arktrace.task.status"
+ARKTRACE_TASKS_TOTAL = "arktrace.task.list.total"
+ARKTRACE_TASKS_RETURNED = "arktrace.task.list.returned"
+ARKTRACE_VIDEO_RATIO = "arktrace.video.ratio"
+ARKTRACE_VIDEO_RESOLUTION = "arktrace.video.resolution"
+ARKTRACE_VIDEO_DURATION = "arktrace.video.duration"
+ARKTRACE_VIDEO_FRAMES = "arktrace.video.frames"
+ARKTRACE_VIDEO_FPS = "arktrace.video.fps"
+ARKTRACE_VIDEO_SEED = "arktrace.video.seed"

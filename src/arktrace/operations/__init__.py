@@ -27,8 +27,17 @@ from .completions import TEXT_COMPLETION
 from .embeddings import EMBEDDINGS
 from .responses import RESPONSES
 from .tokenization import TOKENIZATION
+from .video_tasks import VIDEO_TASKS
 
-OPERATIONS: tuple[Operation, ...] = (CHAT, TEXT_COMPLETION, EMBEDDINGS, RESPONSES, BOT_CHAT, TOKENIZATION)
+OPERATIONS: tuple[Operation, ...] = (
+    CHAT,
+    TEXT_COMPLETION,
+    EMBEDDINGS,
+    RESPONSES,
+    BOT_CHAT,
+    TOKENIZATION,
+    *VIDEO_TASKS,
+)
 
 # (module suffix, class, method, operation); each is tried under every SDK package prefix, and
 # skipped where it does not exist in the installed version.

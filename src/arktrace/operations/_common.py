@@ -52,7 +52,9 @@ class Operation:
         "genai_request",
         "genai_response",
         "content_arguments",
+        "ended",
         "include_usage",
+        "links",
         "model_name_attribute",
         "name",
         "outcome",
@@ -62,6 +64,7 @@ class Operation:
         "output_summary",
         "patch_points",
         "paths",
+        "positional",
         "price",
         "reads_choices",
         "reported_failure",
@@ -95,12 +98,16 @@ class Operation:
         genai_response: Callable[[Any, int], dict[str, str]] | None = None,
         output_content: Callable[[dict[str, Any], int, int], dict[str, Any]] | None = None,
         content_arguments: frozenset[str] = frozenset(),
+        positional: tuple[str, ...] = (),
+        links: Callable[[dict[str, Any]], Any] | None = None,
+        ended: Callable[[Any, dict[str, Any]], None] | None = None,
     ) -> None:
         # ``gen_ai.operation.name``; also the span name's first word.
         self.name = name
         # ``openinference.span.kind``.
         self.span_kind = span_kind
-        # The API paths the SDKs post this operation to, for the client ``request()`` hook.
+        # The API paths the SDKs post this operation to, for the client ``request()`` hook; none for an
+        # operation that is not a POST (that hook traces POSTs only): traced at its resource methods.
         self.paths = paths
         # (module suffix under each SDK package, class, method) of the resource methods that run it;
         # a point missing from an installed SDK is skipped.
@@ -151,6 +158,16 @@ class Operation:
         # (``messages``, ``prompt``, ``input``, ...): left out of ``llm.invocation_parameters`` as
         # those are, recorded by ``request_content`` only (tokenization's ``text``).
         self.content_arguments = content_arguments
+        # The names of the parameters a patched method takes by position, in order: an argument given
+        # by position is recorded under its name (the Ark SDKs' ``tasks.delete(task_id)``). Keyword-only
+        # methods (every openai ``create``) have none.
+        self.positional = positional
+        # Arguments → the links the span starts with (OpenTelemetry ``Link`` s), or None: links can only
+        # be given when a span starts. For a call about the result of an earlier one (a task's poll).
+        self.links = links
+        # ``(span context, response attributes)`` of a call that ended without error, for an operation
+        # that later calls link to (see ``links``). Must not raise, and must not keep the attributes.
+        self.ended = ended
 
     def __repr__(self) -> str:
         return f"<Operation {self.name} {self.paths[0] if self.paths else ''}>"
@@ -262,7 +279,12 @@ def output_type(response_format: Any) -> str | None:
         return "json"
     if kind == "text":
         return "text"
+    if kind in MEDIA_OUTPUT_TYPES:  # an operation's own output_format: what it generates
+        return kind
     return None
+
+
+MEDIA_OUTPUT_TYPES = frozenset({"image", "video"})
 
 
 # ---------------------------------------------------------------------------------------- content
