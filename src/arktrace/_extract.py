@@ -66,14 +66,14 @@ from .operations._common import (
 # Request arguments that shape the HTTP request rather than the model call: never recorded.
 _TRANSPORT_ARGS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 # Request arguments that carry user content: recorded only with content capture on, and then in
-# `input.value` and the message and tool attributes rather than in `llm.invocation_parameters`
-# (`content`: a video task's prompt and reference images, which may be inline data).
+# `input.value` and the message and tool attributes rather than in `llm.invocation_parameters`. An
+# operation's own content arguments are its `Operation.content_arguments`.
 _CONTENT_ARGS = frozenset(
-    {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions", "content"}
+    {"messages", "prompt", "input", "tools", "functions", "prediction", "suffix", "instructions"}
 )
 # The request arguments that say what the content is, left out of `llm.invocation_parameters` with
 # capture off too (every call has them: their names would say nothing).
-_REQUEST_CONTENT = frozenset({"messages", "prompt", "input", "instructions", "content"})
+_REQUEST_CONTENT = frozenset({"messages", "prompt", "input", "instructions"})
 _SENTINEL_TYPES = frozenset({"NotGiven", "Omit"})
 
 # Caller-set request arguments copied to GenAI request attributes as they are.

@@ -236,6 +236,8 @@ CREATE_TASK = Operation(
     output_format=video_output,
     reads_choices=False,
     ended=remember_task,
+    # The prompt and reference images (maybe inline data): content, never invocation parameters.
+    content_arguments=frozenset({"content"}),
 )
 
 GET_TASK = Operation(
