@@ -113,3 +113,8 @@ LANGFUSE_TRACE_METADATA_PREFIX = "langfuse.trace.metadata."
 MLFLOW_TRACE_TAG_PREFIX = "mlflow.traceTag."  # a root span's mlflow.traceTag.<key>: the trace's tags
 MLFLOW_COST = "mlflow.llm.cost"
 MLFLOW_CHAT_TOOLS = "mlflow.chat.tools"
+
+# image generation
+ARKTRACE_IMAGE_COUNT = "arktrace.image.count"  # images the response returned
+ARKTRACE_IMAGE_FAILED = "arktrace.image.failed_count"  # images the provider refused (content filter)
+ARKTRACE_USAGE_GENERATED_IMAGES = "arktrace.usage.generated_images"  # the images ModelArk bills

@@ -24,9 +24,10 @@ from ._common import Operation
 from .chat import CHAT
 from .completions import TEXT_COMPLETION
 from .embeddings import EMBEDDINGS
+from .images import IMAGES
 from .responses import RESPONSES
 
-OPERATIONS: tuple[Operation, ...] = (CHAT, TEXT_COMPLETION, EMBEDDINGS, RESPONSES)
+OPERATIONS: tuple[Operation, ...] = (CHAT, TEXT_COMPLETION, EMBEDDINGS, RESPONSES, IMAGES)
 
 # (module suffix, class, method, operation); each is tried under every SDK package prefix, and
 # skipped where it does not exist in the installed version.
@@ -62,6 +63,7 @@ def operation_for_path(path: Any, base_url: Any = "") -> Operation | None:
 __all__ = [
     "CHAT",
     "EMBEDDINGS",
+    "IMAGES",
     "OPERATIONS",
     "PATCH_POINTS",
     "PATH_OPERATIONS",

@@ -231,9 +231,15 @@ def safe_value(value: Any, shape: Any) -> Any:
     return {k: safe_value(v, shape[k]) for k, v in fields.items() if k in shape}
 
 
+# GenAI's ``gen_ai.output.type`` values: what an operation's ``output_format`` may name directly.
+OUTPUT_TYPES = words("text", "json", "image", "speech")
+
+
 def output_type(response_format: Any) -> str | None:
     if response_format is None:
         return None
+    if isinstance(response_format, str):  # an output type named by the operation (images: "image")
+        return response_format if response_format in OUTPUT_TYPES else None
     if isinstance(response_format, type):  # a pydantic class given to .parse()
         return "json"
     kind = get(response_format, "type")
