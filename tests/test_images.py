@@ -336,7 +336,7 @@ async def test_async_mid_stream_error(any_aclient, sdk, spans):
     stream = await any_aclient.images.generate(
         **kwargs(sdk, model="ep-error-midstream", prompt="cats", stream=True, n=3)
     )
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="internal error"):
         async for _ in stream:
             pass
     span = spans.one()
