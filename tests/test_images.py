@@ -541,6 +541,21 @@ def test_callers_arguments_are_not_mutated(any_client, sdk, spans):
     assert json.dumps(args, sort_keys=True) == before
 
 
+def test_a_post_to_the_path_is_one_span_like_generate(client, spans):
+    # LiteLLM and other libraries send client.post(path, ...): the request hook traces it the same.
+    from openai.types import ImagesResponse
+
+    body = {"model": IMAGE_EP, "prompt": "a cat", "n": 2}
+    result = client.post("/images/generations", body=body, cast_to=ImagesResponse)
+    posted = attrs_of(spans.one())
+    spans.clear()
+    client.images.generate(**body)
+    generated = attrs_of(spans.one())
+    assert posted["arktrace.image.count"] == 2 == len(result.data)
+    differ = {k for k in generated if posted.get(k) != generated[k]}
+    assert all("request-id" in k or "url" in k or k == "output.value" for k in differ), differ
+
+
 def test_untraced_image_paths_get_no_span(client, spans):
     with pytest.raises(openai.APIStatusError):
         client.images.edit(image=("a.png", b"\x89PNG", "image/png"), prompt="x", model=IMAGE_EP)
