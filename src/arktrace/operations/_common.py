@@ -119,7 +119,8 @@ class Operation:
         self.reported_failure = reported_failure
         # Response fields → attributes of what the response did, recorded with or without content.
         self.outcome = outcome
-        # Arguments → the output format, where ``response_format`` does not give it.
+        # Arguments → the output format, where ``response_format`` does not give it: a response
+        # format, or a GenAI output type by name (``"image"``, one of ``OUTPUT_TYPES``).
         self.output_format = output_format
         # ``openai.api.type``, for an operation GenAI names as another one (Responses is ``chat``).
         self.api_type = api_type
