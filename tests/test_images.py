@@ -403,6 +403,18 @@ def test_raw_streamed_response(client, spans):
     assert a["arktrace.image.count"] == 2 and a["gen_ai.request.stream"] is True
 
 
+def test_streaming_response(client, spans):
+    with client.images.with_streaming_response.generate(model=IMAGE_EP, prompt="a cat", n=2) as raw:
+        assert len(raw.parse().data) == 2
+    assert attrs_of(spans.one())["arktrace.image.count"] == 2
+    spans.clear()
+    need_stream(client)
+    with client.images.with_streaming_response.generate(model=IMAGE_EP, prompt="a cat", stream=True) as raw:
+        assert [e.type for e in raw.parse()][-1] == "image_generation.completed"
+    a = attrs_of(spans.one())
+    assert a["arktrace.image.count"] == 1 and a["gen_ai.usage.cost"] == pytest.approx(PRICE)
+
+
 async def test_async_raw_response(aclient, spans):
     raw = await aclient.images.with_raw_response.generate(model=IMAGE_EP, prompt="a cat")
     raw.parse()  # the legacy raw response parses synchronously, async client or not
@@ -531,6 +543,28 @@ def test_callers_get_the_same_with_and_without_arktrace(any_client, sdk, server,
             assert traced[name][1][:2] == plain[name][1][:2], name
         else:
             assert traced[name] == plain[name], name
+
+
+async def _async_outcomes(client, sdk):
+    good = kwargs(sdk, model=IMAGE_EP, prompt="a cat", size="1K", n=2)
+    got = {"ok": _comparable(await client.images.generate(**good))}
+    if streams(client):
+        stream = await client.images.generate(**good, stream=True)
+        got["stream"] = [(type(e), e.type) async for e in stream]
+    try:
+        await client.images.generate(model="ep-error-429", prompt="x")
+    except Exception as error:
+        got["error"] = (type(error), getattr(error, "status_code", None))
+    return got
+
+
+async def test_async_callers_get_the_same_with_and_without_arktrace(any_aclient, sdk, spans):
+    traced = await _async_outcomes(any_aclient, sdk)
+    assert spans.all()
+    arktrace.uninstrument()
+    spans.clear()
+    plain = await _async_outcomes(any_aclient, sdk)
+    assert spans.all() == [] and traced == plain and "error" in plain
 
 
 def test_callers_arguments_are_not_mutated(any_client, sdk, spans):
