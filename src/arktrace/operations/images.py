@@ -208,7 +208,6 @@ class ImagesStreamState(StreamState):
     """
 
     __slots__ = ()
-    object_name = ""
 
     def record(self, event: Any) -> bool:
         kind = get(event, "type")
