@@ -34,7 +34,7 @@ def truncate(text: str, limit: int, already_cut: int = 0) -> str:
 def _data_url_placeholder(url: str) -> str:
     # Keep the media type so a reader still sees what was sent; drop the payload.
     head, _, payload = url.partition(",")
-    return f"{head},<{len(payload)} characters of inline data omitted>"
+    return f"{head},{inline_data_placeholder(len(payload))}"
 
 
 def sanitize_text(text: str, limit: int) -> str:
@@ -116,18 +116,39 @@ def clean_json(value: Any, limit: int) -> str | None:
     return text if len(text) <= limit and _DATA_URL_PREFIX not in text else None
 
 
+_B64_KEY = '"b64_json"'
+_B64_FIELD = re.compile(r'"b64_json":\s*"([^"<][^"]*)"')  # "<...": already a placeholder
+
+
+def inline_data_placeholder(length: int) -> str:
+    return f"<{length} characters of inline data omitted>"
+
+
+def _b64_placeholder(match: re.Match) -> str:
+    return f'"b64_json":"{inline_data_placeholder(len(match.group(1)))}"'
+
+
 def response_json(response: Any) -> str:
-    """A response as JSON text, whatever it holds; ``repr`` for what JSON cannot express."""
+    """A response as JSON text, whatever it holds; ``repr`` for what JSON cannot express.
+
+    Never with an inline base64 payload: OpenAI's APIs name it ``b64_json`` (a generated image), and
+    its length is kept in its place, as for a data: URL.
+    """
+    text = None
     dump = getattr(response, "model_dump_json", None)
     if dump is not None:
         try:
-            return dump(exclude_unset=True, warnings=False)
+            text = dump(exclude_unset=True, warnings=False)
         except Exception:
             pass  # pydantic 1, or a value pydantic cannot serialise: the generic encoder copes
-    try:
-        return to_json(response)
-    except Exception:  # keys JSON cannot have, a self-reference
-        return repr(response)
+    if text is None:
+        try:
+            text = to_json(response)
+        except Exception:  # keys JSON cannot have, a self-reference
+            return repr(response)
+    if _B64_KEY in text:  # one C-speed scan; only an image response pays for the replacing
+        text = _B64_FIELD.sub(_b64_placeholder, text)
+    return text
 
 
 # Lone surrogates: JSON's \ud800-style escapes decode to them, and UTF-8 (so OTLP) cannot carry them.

@@ -143,3 +143,7 @@ ARKTRACE_VIDEO_DURATION = "arktrace.video.duration"
 ARKTRACE_VIDEO_FRAMES = "arktrace.video.frames"
 ARKTRACE_VIDEO_FPS = "arktrace.video.fps"
 ARKTRACE_VIDEO_SEED = "arktrace.video.seed"
+# image generation
+ARKTRACE_IMAGE_COUNT = "arktrace.image.count"  # images the response returned
+ARKTRACE_IMAGE_FAILED = "arktrace.image.failed_count"  # images the provider refused (content filter)
+ARKTRACE_USAGE_GENERATED_IMAGES = "arktrace.usage.generated_images"  # the images ModelArk bills

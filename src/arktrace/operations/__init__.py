@@ -25,6 +25,7 @@ from .bot_chat import BOT_CHAT
 from .chat import CHAT
 from .completions import TEXT_COMPLETION
 from .embeddings import EMBEDDINGS
+from .images import IMAGES
 from .responses import RESPONSES
 from .tokenization import TOKENIZATION
 from .video_tasks import VIDEO_TASKS
@@ -34,6 +35,7 @@ OPERATIONS: tuple[Operation, ...] = (
     TEXT_COMPLETION,
     EMBEDDINGS,
     RESPONSES,
+    IMAGES,
     BOT_CHAT,
     TOKENIZATION,
     *VIDEO_TASKS,
@@ -74,6 +76,7 @@ __all__ = [
     "BOT_CHAT",
     "CHAT",
     "EMBEDDINGS",
+    "IMAGES",
     "OPERATIONS",
     "PATCH_POINTS",
     "PATH_OPERATIONS",

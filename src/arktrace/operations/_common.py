@@ -134,7 +134,8 @@ class Operation:
         self.reported_failure = reported_failure
         # Response fields → attributes of what the response did, recorded with or without content.
         self.outcome = outcome
-        # Arguments → the output format, where ``response_format`` does not give it.
+        # Arguments → the output format, where ``response_format`` does not give it: a response
+        # format, or a GenAI output type by name (``"image"``, one of ``OUTPUT_TYPES``).
         self.output_format = output_format
         # ``openai.api.type``, for an operation GenAI names as another one (Responses is ``chat``).
         self.api_type = api_type
@@ -269,9 +270,15 @@ def safe_value(value: Any, shape: Any) -> Any:
     return {k: safe_value(v, shape[k]) for k, v in fields.items() if k in shape}
 
 
+# GenAI's ``gen_ai.output.type`` values: what an operation's ``output_format`` may name directly.
+OUTPUT_TYPES = words("text", "json", "image", "speech")
+
+
 def output_type(response_format: Any) -> str | None:
     if response_format is None:
         return None
+    if isinstance(response_format, str):  # an output type named by the operation (images: "image")
+        return response_format if response_format in OUTPUT_TYPES else None
     if isinstance(response_format, type):  # a pydantic class given to .parse()
         return "json"
     kind = get(response_format, "type")
