@@ -49,10 +49,10 @@ class Operation:
 
     __slots__ = (
         "api_type",
-        "genai_request",
-        "genai_response",
         "content_arguments",
         "ended",
+        "genai_request",
+        "genai_response",
         "include_usage",
         "links",
         "model_name_attribute",

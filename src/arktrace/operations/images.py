@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._content import dump_model, fields_of, get, inline_data_placeholder, to_json
+from .._content import dump_model, fields_of, get, inline_data_placeholder
 from ..conventions.names import (
     ARKTRACE_IMAGE_COUNT,
     ARKTRACE_IMAGE_FAILED,
@@ -32,7 +32,6 @@ from ..conventions.names import (
     OI_INPUT_MESSAGES,
     OI_INPUT_MIME_TYPE,
     OI_INPUT_VALUE,
-    OI_INVOCATION_PARAMETERS,
 )
 from ._common import (
     ANY_TEXT,
@@ -83,8 +82,6 @@ PATCH_POINTS = (
 # ``/images/edits`` and ``/images/variations`` (openai's multipart uploads) are not traced.
 PATHS = ("/images/generations",)
 
-# Request arguments that are content: recorded as the input message, never in the parameters.
-_CONTENT = frozenset({"prompt", "image"})
 _URL_SCHEMES = ("http://", "https://")
 
 
@@ -118,9 +115,6 @@ def request_content(
     if parts:
         message = {"role": "user", "content": parts}
         attrs.update(message_attributes(OI_INPUT_MESSAGES, [message], budget, limit))
-    # The parameters the lifecycle wrote hold every argument that is not chat-style content, the
-    # reference images among them: written again without them (capture on only, as this hook is).
-    attrs[OI_INVOCATION_PARAMETERS] = to_json({k: v for k, v in args.items() if k not in _CONTENT})
     return attrs
 
 
@@ -276,4 +270,6 @@ IMAGES = Operation(
     outcome=outcome,
     output_format=output_format,
     reads_choices=False,
+    # Reference images (maybe inline data) are content: in the input message, never in the parameters.
+    content_arguments=frozenset({"image"}),
 )
