@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import openai
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -20,6 +21,21 @@ ENDPOINT = "ep-20250101120000-abcde"
 RESOLVED = "seed-1-8-251228"
 MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
 ROOT = Path(__file__).resolve().parent.parent  # the repository
+
+
+# The Ark runtime SDK packages; either may be missing (pip install 'arktrace[ark]').
+ARK_PACKAGES = ("byteplussdkarkruntime", "volcenginesdkarkruntime")
+
+
+def ark_params(*packages: str) -> list:
+    """SDK package names as ``pytest.param``s (for a fixture's ``params`` or ``parametrize``), each Ark
+    runtime one marked ``ark_sdk(package)``: where that package is missing, conftest.py deselects its
+    tests rather than skipping them, and ``ARKTRACE_REQUIRE_ARK_SDKS=1`` keeps them, to fail at the import.
+    Other names ("openai") pass unmarked."""
+    return [
+        pytest.param(name, marks=pytest.mark.ark_sdk(name)) if name in ARK_PACKAGES else name
+        for name in packages
+    ]
 
 
 # Variables that would change what arktrace does (settings, exporters, a real backend's credentials)

@@ -20,10 +20,9 @@ import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from harness import ENDPOINT, RESOLVED
+from harness import ARK_PACKAGES, ENDPOINT, RESOLVED, ark_params
 
 QUESTION = [{"role": "user", "content": "What is distributed tracing?"}]
-ARK_PACKAGES = ("byteplussdkarkruntime", "volcenginesdkarkruntime")
 PYPI = {
     "byteplussdkarkruntime": "byteplus-python-sdk-v2",
     "volcenginesdkarkruntime": "volcengine-ark-runtime",
@@ -43,7 +42,7 @@ _PER_CALL = {
 }
 
 
-@pytest.fixture(params=[pytest.param(name, marks=pytest.mark.ark_sdk(name)) for name in ARK_PACKAGES])
+@pytest.fixture(params=ark_params(*ARK_PACKAGES))
 def sdk(request):
     name = request.param
     if importlib.util.find_spec(name) is None:  # only when required: conftest deselects it otherwise

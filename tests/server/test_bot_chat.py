@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 
 import pytest
 from opentelemetry.trace import StatusCode
@@ -25,6 +24,7 @@ from arktrace.operations.bot_chat import (
     price,
     reference_content,
 )
+from harness import ark_params
 
 BOT = "bot-20250101120000-abcde"
 SERVED = "seed-1-8-251228"  # the model behind every bot of the bundled server
@@ -33,14 +33,9 @@ MIDSTREAM = "ep-error-midstream"
 _VARYING = ("id", "created")
 
 
-@pytest.fixture
-def volc():
-    if importlib.util.find_spec("volcenginesdkarkruntime") is None:
-        reason = "volcenginesdkarkruntime not installed: pip install 'arktrace[ark]'"
-        if os.environ.get("ARKTRACE_REQUIRE_ARK_SDKS", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(reason + " [ARKTRACE_REQUIRE_ARK_SDKS is set]", pytrace=False)
-        pytest.skip(reason)
-    return importlib.import_module("volcenginesdkarkruntime")
+@pytest.fixture(params=ark_params("volcenginesdkarkruntime"))
+def volc(request):
+    return importlib.import_module(request.param)
 
 
 @pytest.fixture
@@ -298,10 +293,9 @@ def test_posted_around_the_resource_is_the_same_span(ark, spans):
     }
 
 
+@pytest.mark.ark_sdk("byteplussdkarkruntime")
 def test_byteplus_sdk_has_no_bot_chat():
     # Covered where it exists: a BytePlus release adding resources/bot would need its patch point.
-    if importlib.util.find_spec("byteplussdkarkruntime") is None:
-        pytest.skip("byteplussdkarkruntime not installed")
     assert importlib.util.find_spec("byteplussdkarkruntime.resources.bot") is None
 
 

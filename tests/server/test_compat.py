@@ -7,7 +7,6 @@ harder to read. Run uninstrumented: these are the libraries' own objects.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 import httpx
 import pydantic
@@ -16,16 +15,10 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 
 from arktrace import _compat
-from harness import ENDPOINT
+from harness import ENDPOINT, ark_params
 
-SDKS = ("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
+SDKS = ark_params("openai", "byteplussdkarkruntime", "volcenginesdkarkruntime")
 QUESTION = [{"role": "user", "content": "Hi"}]
-
-
-def _sdk(name):
-    if importlib.util.find_spec(name) is None:
-        pytest.skip(f"{name} not installed")
-    return importlib.import_module(name)
 
 
 def test_the_suppress_key_is_the_one_suppress_instrumentation_sets():
@@ -53,12 +46,12 @@ def test_the_attribute_store_takes_values_only_where_that_is_safe():
 
 @pytest.mark.parametrize("name", SDKS)
 def test_raw_response_header_is_the_sdks(name):
-    constants = importlib.import_module(f"{_sdk(name).__name__}._constants")
+    constants = importlib.import_module(f"{name}._constants")
     assert constants.RAW_RESPONSE_HEADER == _compat.RAW_RESPONSE_HEADER
 
 
 def _client(name, server):
-    sdk = _sdk(name)
+    sdk = importlib.import_module(name)
     if name == "openai":
         return sdk.OpenAI(api_key="k", base_url=server.base_url, max_retries=0)
     return sdk.Ark(api_key="k", base_url=server.base_url, max_retries=0)

@@ -3,7 +3,7 @@ sync and async, streamed and not, early exits, errors (a mid-stream one and a re
 others), raw responses, capture off, and the caller's results side by side with an uninstrumented
 call. Then the extraction functions, table-tested without HTTP.
 
-A missing Ark SDK skips its half, unless ``ARKTRACE_REQUIRE_ARK_SDKS=1`` (as in test_ark_sdk.py).
+The half of a missing Ark SDK is deselected (``harness.ark_params``), unless ``ARKTRACE_REQUIRE_ARK_SDKS=1``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import gc
 import importlib
 import inspect
 import json
-import os
 
 import openai
 import pytest
@@ -32,6 +31,7 @@ from arktrace.operations.images import (
     reference_url,
     reported_failure,
 )
+from harness import ark_params
 
 IMAGE_EP = "ep-20250101120000-image"
 SERVED = "seedream-4-5-251128"  # the model the bundled server resolves an image endpoint to
@@ -42,17 +42,8 @@ ARK_ONLY = ("seed", "watermark", "guidance_scale", "sequential_image_generation"
 OPENAI_ONLY = ("n",)
 
 
-def _module(name):
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        if os.environ.get("ARKTRACE_REQUIRE_ARK_SDKS", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(f"{name} is not installed [ARKTRACE_REQUIRE_ARK_SDKS is set]", pytrace=False)
-        pytest.skip(f"{name} is not installed")
-
-
 def _client(name, server, is_async=False):
-    module = _module(name)
+    module = importlib.import_module(name)
     if name == "openai":
         cls = module.AsyncOpenAI if is_async else module.OpenAI
     else:
@@ -60,7 +51,7 @@ def _client(name, server, is_async=False):
     return cls(api_key="test-key", base_url=server.base_url, max_retries=0)
 
 
-@pytest.fixture(params=SDKS)
+@pytest.fixture(params=ark_params(*SDKS))
 def sdk(request):
     return request.param
 

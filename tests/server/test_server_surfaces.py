@@ -1,8 +1,8 @@
 """The bundled server's image generation, video tasks, bot chat and tokenization, called through the
 real SDKs (openai for images; the Ark runtime SDKs for everything), sync and async.
 
-A missing Ark SDK package skips its half, unless ``ARKTRACE_REQUIRE_ARK_SDKS=1`` (as in
-test_ark_sdk.py).
+The half of a missing Ark SDK package is deselected (``harness.ark_params``), unless
+``ARKTRACE_REQUIRE_ARK_SDKS=1``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import base64
 import importlib
 import inspect
 import json
-import os
 
 import httpx
 import openai
@@ -19,6 +18,7 @@ import pytest
 
 from arktrace.testing import ModelArkServer, count_tokens
 from arktrace.testing.scripts import routes
+from harness import ARK_PACKAGES, ark_params
 
 IMAGE_EP = "ep-20250101120000-image"
 VIDEO_EP = "ep-20250101120000-video"
@@ -26,24 +26,14 @@ BOT = "bot-20250101120000-abcde"
 PROMPT = [{"type": "text", "text": "A cat walks through a garden"}]
 
 
-def _package(name: str):
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        reason = f"{name} is not installed"
-        if os.environ.get("ARKTRACE_REQUIRE_ARK_SDKS", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(reason + " [ARKTRACE_REQUIRE_ARK_SDKS is set]", pytrace=False)
-        pytest.skip(reason)
-
-
-@pytest.fixture(params=["byteplussdkarkruntime", "volcenginesdkarkruntime"])
+@pytest.fixture(params=ark_params(*ARK_PACKAGES))
 def pkg(request):
-    return _package(request.param)
+    return importlib.import_module(request.param)
 
 
-@pytest.fixture
-def volc():
-    return _package("volcenginesdkarkruntime")
+@pytest.fixture(params=ark_params("volcenginesdkarkruntime"))
+def volc(request):
+    return importlib.import_module(request.param)
 
 
 @pytest.fixture

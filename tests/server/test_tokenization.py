@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 
 import pytest
 from opentelemetry.trace import StatusCode
@@ -19,19 +18,14 @@ import arktrace
 from arktrace.operations import TOKENIZATION, operation_for_path
 from arktrace.operations.tokenization import outcome, output_summary, request_content, token_counts
 from arktrace.testing.scripts._common import count_tokens
-from conftest import ENDPOINT, RESOLVED
+from harness import ENDPOINT, RESOLVED, ark_params
 
 TEXTS = ["Hello, world", "你好 world"]
 
 
-@pytest.fixture
-def volc():
-    if importlib.util.find_spec("volcenginesdkarkruntime") is None:
-        reason = "volcenginesdkarkruntime not installed: pip install 'arktrace[ark]'"
-        if os.environ.get("ARKTRACE_REQUIRE_ARK_SDKS", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(reason + " [ARKTRACE_REQUIRE_ARK_SDKS is set]", pytrace=False)
-        pytest.skip(reason)
-    return importlib.import_module("volcenginesdkarkruntime")
+@pytest.fixture(params=ark_params("volcenginesdkarkruntime"))
+def volc(request):
+    return importlib.import_module(request.param)
 
 
 @pytest.fixture

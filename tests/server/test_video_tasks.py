@@ -4,7 +4,6 @@ call, against the bundled server's task endpoints (queued → running → succee
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 
 import pytest
@@ -24,8 +23,8 @@ from arktrace.operations.video_tasks import (
     task_outcome,
     task_output,
 )
+from harness import ARK_PACKAGES, ark_params
 
-ARK_PACKAGES = ("byteplussdkarkruntime", "volcenginesdkarkruntime")
 VIDEO_EP = "ep-20250101120000-video"
 MODEL = "seedance-1-0-pro-250528"
 FAILS = "ep-error-content"  # the bundled server's task for it ends failed
@@ -40,10 +39,8 @@ OPTIONS = {"ratio": "16:9", "duration": 5, "resolution": "720p", "seed": 11, "re
 TOKENS = 108000  # 720 x 1280 x 24 fps x 5 s / 1024, as the server bills a 720p 16:9 5 s video
 
 
-@pytest.fixture(params=ARK_PACKAGES)
+@pytest.fixture(params=ark_params(*ARK_PACKAGES))
 def sdk(request):
-    if importlib.util.find_spec(request.param) is None:
-        pytest.skip(f"{request.param} not installed: pip install 'arktrace[ark]'")
     return importlib.import_module(request.param)
 
 
