@@ -33,6 +33,7 @@ from arktrace.backends import (
     parse_backend_names,
     resolve_backends,
 )
+from arktrace.backends import mlflow as mlflow_backend
 from harness import ENDPOINT, free_port
 from otlp_receiver import OTLPReceiver
 
@@ -566,7 +567,7 @@ def test_mlflow_down_is_a_quick_config_error(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(ConfigError, match=r"MLFLOW_EXPERIMENT_NAME.*cannot reach it.*MLFLOW_EXPERIMENT_ID"):
         init()
     # Within the look-up's own timeout (a refused connection fails at once; no retries for minutes).
-    assert time.monotonic() - started < _setup.MLFLOW_RESOLVE_TIMEOUT + SLACK
+    assert time.monotonic() - started < mlflow_backend.RESOLVE_TIMEOUT + SLACK
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
