@@ -25,6 +25,7 @@ from harness import (
     MODELARK_URL,
     SHELL_PREFIXES,
     Spans,
+    ark_params,
     is_harness_variable,
     reset_otel_globals,
     routed_client,
@@ -178,3 +179,23 @@ def mlflow_server(_backend_processes) -> ServerProcess:
 @pytest.fixture(scope="session")
 def phoenix_server(_backend_processes) -> ServerProcess:
     return ready(_backend_processes, "phoenix")
+
+
+# Volcengine's Ark SDK, for what only it has (bot chat, tokenization): deselected where it is missing.
+@pytest.fixture(params=ark_params("volcenginesdkarkruntime"))
+def volc(request):
+    return importlib.import_module(request.param)
+
+
+@pytest.fixture
+def volc_ark(volc, server, spans):
+    client = volc.Ark(api_key="k", base_url=server.base_url, max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def volc_aark(volc, server, spans):
+    client = volc.AsyncArk(api_key="k", base_url=server.base_url, max_retries=0)
+    yield client
+    await client.close()

@@ -16,11 +16,15 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import arktrace
+
 # The endpoint id every test calls and the model the bundled server resolves it to.
 ENDPOINT = "ep-20250101120000-abcde"
 RESOLVED = "seed-1-8-251228"
 MODELARK_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
 ROOT = Path(__file__).resolve().parent.parent  # the repository
+# Where the arktrace under test is imported from, for subprocesses to import the same one.
+SRC = str(Path(arktrace.__file__).resolve().parent.parent)
 
 
 # The Ark runtime SDK packages; either may be missing (pip install 'arktrace[ark]').

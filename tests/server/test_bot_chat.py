@@ -24,32 +24,12 @@ from arktrace.operations.bot_chat import (
     price,
     reference_content,
 )
-from harness import ark_params
 
 BOT = "bot-20250101120000-abcde"
 SERVED = "seed-1-8-251228"  # the model behind every bot of the bundled server
 ASK = [{"role": "user", "content": "weather today"}]
 MIDSTREAM = "ep-error-midstream"
 _VARYING = ("id", "created")
-
-
-@pytest.fixture(params=ark_params("volcenginesdkarkruntime"))
-def volc(request):
-    return importlib.import_module(request.param)
-
-
-@pytest.fixture
-def ark(volc, server, spans):
-    client = volc.Ark(api_key="k", base_url=server.base_url, max_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-async def aark(volc, server, spans):
-    client = volc.AsyncArk(api_key="k", base_url=server.base_url, max_retries=0)
-    yield client
-    await client.close()
 
 
 def uninstrumented(provider, call):
@@ -109,22 +89,22 @@ def assert_bot_span(span, *, stream=False, content=True, usage=True):
 # ---------------------------------------------------------------------------------------- sync
 
 
-def test_answer_is_one_chat_span_with_references_and_bot_usage(ark, spans, provider):
-    response = ark.bot_chat.completions.create(model=BOT, messages=ASK, temperature=0.3)
+def test_answer_is_one_chat_span_with_references_and_bot_usage(volc_ark, spans, provider):
+    response = volc_ark.bot_chat.completions.create(model=BOT, messages=ASK, temperature=0.3)
     span = spans.one()
     assert_bot_span(span)
     assert span.attributes["gen_ai.request.temperature"] == 0.3
     assert span.attributes["gen_ai.usage.input_tokens"] == response.usage.prompt_tokens
     plain = uninstrumented(
-        provider, lambda: ark.bot_chat.completions.create(model=BOT, messages=ASK, temperature=0.3)
+        provider, lambda: volc_ark.bot_chat.completions.create(model=BOT, messages=ASK, temperature=0.3)
     )
     assert comparable(response) == comparable(plain)
 
 
-def test_stream_asked_for_usage(ark, server, spans, provider):
+def test_stream_asked_for_usage(volc_ark, server, spans, provider):
     def run():
         return list(
-            ark.bot_chat.completions.create(
+            volc_ark.bot_chat.completions.create(
                 model=BOT, messages=ASK, stream=True, stream_options={"include_usage": True}
             )
         )
@@ -135,9 +115,9 @@ def test_stream_asked_for_usage(ark, server, spans, provider):
     assert chunks[-1].bot_usage is not None
 
 
-def test_stream_not_asked_for_usage_gets_it_recorded_and_hidden(ark, server, spans, provider):
+def test_stream_not_asked_for_usage_gets_it_recorded_and_hidden(volc_ark, server, spans, provider):
     def run():
-        return list(ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True))
+        return list(volc_ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True))
 
     chunks = run()
     assert server.last_request.body["stream_options"] == {"include_usage": True}  # arktrace asked
@@ -149,16 +129,16 @@ def test_stream_not_asked_for_usage_gets_it_recorded_and_hidden(ark, server, spa
     assert all(c.bot_usage is None and c.usage is None for c in chunks)
 
 
-def test_stream_without_usage_is_still_one_span_with_references(ark, spans):
+def test_stream_without_usage_is_still_one_span_with_references(volc_ark, spans):
     # arktrace does not ask (stream_options given, without include_usage): no bot_usage to record
-    list(ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True, stream_options={}))
+    list(volc_ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True, stream_options={}))
     span = spans.one()
     assert_bot_span(span, stream=True, usage=False)
     assert not [k for k in span.attributes if "usage" in k or "cost" in k]
 
 
-def test_early_exit(ark, spans):
-    stream = ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)
+def test_early_exit(volc_ark, spans):
+    stream = volc_ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)
     for _ in stream:
         break
     stream.close()
@@ -169,10 +149,10 @@ def test_early_exit(ark, spans):
     assert "arktrace.bot.model_usage.0.name" not in span.attributes  # never reached
 
 
-def test_magic_error_is_the_same_exception_and_an_error_span(ark, spans, provider):
+def test_magic_error_is_the_same_exception_and_an_error_span(volc_ark, spans, provider):
     def fail():
         with pytest.raises(Exception) as raised:
-            ark.bot_chat.completions.create(model="ep-error-429", messages=ASK)
+            volc_ark.bot_chat.completions.create(model="ep-error-429", messages=ASK)
         return raised.value
 
     traced = fail()
@@ -183,11 +163,11 @@ def test_magic_error_is_the_same_exception_and_an_error_span(ark, spans, provide
     assert type(traced) is type(plain) and traced.status_code == plain.status_code == 429
 
 
-def test_midstream_error(ark, spans, provider):
+def test_midstream_error(volc_ark, spans, provider):
     def run():
         got = []
         with pytest.raises(Exception) as raised:
-            for chunk in ark.bot_chat.completions.create(model=MIDSTREAM, messages=ASK, stream=True):
+            for chunk in volc_ark.bot_chat.completions.create(model=MIDSTREAM, messages=ASK, stream=True):
                 got.append(chunk)
         return got, raised.value
 
@@ -201,15 +181,15 @@ def test_midstream_error(ark, spans, provider):
     assert [comparable(c) for c in chunks] == [comparable(c) for c in plain_chunks]
 
 
-def test_raw_response(ark, spans):
-    raw = ark.bot_chat.completions.with_raw_response.create(model=BOT, messages=ASK)
+def test_raw_response(volc_ark, spans):
+    raw = volc_ark.bot_chat.completions.with_raw_response.create(model=BOT, messages=ASK)
     assert_bot_span(spans.one())  # read from the raw body, before the caller parses
     assert raw.parse().references[0].title == "weather today"
     assert len(spans.all()) == 1
 
 
-def test_streaming_response(ark, spans):
-    with ark.bot_chat.completions.with_streaming_response.create(
+def test_streaming_response(volc_ark, spans):
+    with volc_ark.bot_chat.completions.with_streaming_response.create(
         model=BOT, messages=ASK, stream=True, stream_options={"include_usage": True}
     ) as response:
         chunks = list(response.parse())
@@ -220,8 +200,8 @@ def test_streaming_response(ark, spans):
 def test_capture_off(volc, server, provider, spans):
     arktrace.uninstrument()
     arktrace.instrument(tracer_provider=provider, capture_content=False, stream_usage="always")
-    with volc.Ark(api_key="k", base_url=server.base_url, max_retries=0) as ark:
-        ark.bot_chat.completions.create(model=BOT, messages=ASK, metadata={"user": "weather fan"})
+    with volc.Ark(api_key="k", base_url=server.base_url, max_retries=0) as volc_ark:
+        volc_ark.bot_chat.completions.create(model=BOT, messages=ASK, metadata={"user": "weather fan"})
         span = spans.one()
         assert_bot_span(span, content=False)
         assert json.loads(span.attributes["llm.invocation_parameters"]) == {
@@ -229,49 +209,51 @@ def test_capture_off(volc, server, provider, spans):
             "metadata": "<not recorded>",
         }
         spans.clear()
-        list(ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True))
+        list(volc_ark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True))
         assert_bot_span(spans.one(), stream=True, content=False)
 
 
 # --------------------------------------------------------------------------------------- async
 
 
-async def test_async(aark, spans, provider):
-    response = await aark.bot_chat.completions.create(model=BOT, messages=ASK)
+async def test_async(volc_aark, spans, provider):
+    response = await volc_aark.bot_chat.completions.create(model=BOT, messages=ASK)
     assert_bot_span(spans.one())
     spans.clear()
-    stream = await aark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)
+    stream = await volc_aark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)
     chunks = [c async for c in stream]
     assert_bot_span(spans.one(), stream=True)
 
     async def plain_stream():
-        return [c async for c in await aark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)]
+        return [
+            c async for c in await volc_aark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)
+        ]
 
     assert [comparable(c) for c in chunks] == [
         comparable(c) for c in await uninstrumented_async(provider, plain_stream)
     ]
     plain = await uninstrumented_async(
-        provider, lambda: aark.bot_chat.completions.create(model=BOT, messages=ASK)
+        provider, lambda: volc_aark.bot_chat.completions.create(model=BOT, messages=ASK)
     )
     assert comparable(response) == comparable(plain)
 
 
-async def test_async_early_exit_error_and_raw(volc, aark, spans):
-    stream = await aark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)
+async def test_async_early_exit_error_and_raw(volc, volc_aark, spans):
+    stream = await volc_aark.bot_chat.completions.create(model=BOT, messages=ASK, stream=True)
     async for _ in stream:
         break
     await stream.close()
     assert spans.one().attributes["arktrace.bot.reference.count"] == 1
     spans.clear()
     with pytest.raises(volc._exceptions.ArkInternalServerError):
-        await aark.bot_chat.completions.create(model="ep-error-500", messages=ASK)
+        await volc_aark.bot_chat.completions.create(model="ep-error-500", messages=ASK)
     assert spans.one().status.status_code == StatusCode.ERROR
     spans.clear()
-    raw = await aark.bot_chat.completions.with_raw_response.create(model=BOT, messages=ASK)
+    raw = await volc_aark.bot_chat.completions.with_raw_response.create(model=BOT, messages=ASK)
     assert (await raw.parse()).references
     assert_bot_span(spans.one())
     spans.clear()
-    async with aark.bot_chat.completions.with_streaming_response.create(
+    async with volc_aark.bot_chat.completions.with_streaming_response.create(
         model=BOT, messages=ASK, stream=True, stream_options={"include_usage": True}
     ) as response:
         chunks = [c async for c in await response.parse()]
@@ -279,13 +261,13 @@ async def test_async_early_exit_error_and_raw(volc, aark, spans):
     assert_bot_span(spans.one(), stream=True)
 
 
-def test_posted_around_the_resource_is_the_same_span(ark, spans):
+def test_posted_around_the_resource_is_the_same_span(volc_ark, spans):
     from volcenginesdkarkruntime.types.bot_chat import BotChatCompletion
 
-    ark.bot_chat.completions.create(model=BOT, messages=ASK)
+    volc_ark.bot_chat.completions.create(model=BOT, messages=ASK)
     created = spans.one()
     spans.clear()
-    ark.post("/bots/chat/completions", body={"model": BOT, "messages": ASK}, cast_to=BotChatCompletion)
+    volc_ark.post("/bots/chat/completions", body={"model": BOT, "messages": ASK}, cast_to=BotChatCompletion)
     posted = spans.one()
     per_call = ("gen_ai.response.id", "http.response.header.x-client-request-id", "output.value")
     assert {k: v for k, v in posted.attributes.items() if k not in per_call} == {

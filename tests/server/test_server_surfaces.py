@@ -31,11 +31,6 @@ def pkg(request):
     return importlib.import_module(request.param)
 
 
-@pytest.fixture(params=ark_params("volcenginesdkarkruntime"))
-def volc(request):
-    return importlib.import_module(request.param)
-
-
 @pytest.fixture
 def ark(pkg, server):
     with pkg.Ark(base_url=server.base_url, api_key="test-key", max_retries=0) as c:

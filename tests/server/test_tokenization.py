@@ -18,28 +18,9 @@ import arktrace
 from arktrace.operations import TOKENIZATION, operation_for_path
 from arktrace.operations.tokenization import outcome, output_summary, request_content, token_counts
 from arktrace.testing.scripts._common import count_tokens
-from harness import ENDPOINT, RESOLVED, ark_params
+from harness import ENDPOINT, RESOLVED
 
 TEXTS = ["Hello, world", "你好 world"]
-
-
-@pytest.fixture(params=ark_params("volcenginesdkarkruntime"))
-def volc(request):
-    return importlib.import_module(request.param)
-
-
-@pytest.fixture
-def ark(volc, server, spans):
-    client = volc.Ark(api_key="k", base_url=server.base_url, max_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-async def aark(volc, server, spans):
-    client = volc.AsyncArk(api_key="k", base_url=server.base_url, max_retries=0)
-    yield client
-    await client.close()
 
 
 def comparable(response):
@@ -82,22 +63,22 @@ def uninstrumented(provider, call):
         arktrace.instrument(tracer_provider=provider, stream_usage="always")
 
 
-def test_one_span_with_the_counts(ark, spans, provider):
-    response = ark.tokenization.create(model=ENDPOINT, text=TEXTS)
+def test_one_span_with_the_counts(volc_ark, spans, provider):
+    response = volc_ark.tokenization.create(model=ENDPOINT, text=TEXTS)
     assert_tokenization_span(spans.one(), TEXTS)
     spans.clear()
-    ark.tokenization.create(model=ENDPOINT, text="Hello, world")
+    volc_ark.tokenization.create(model=ENDPOINT, text="Hello, world")
     span = spans.one()
     assert span.attributes["input.value"] == "Hello, world"
     assert span.attributes["arktrace.tokenization.token_counts"] == (3,)
-    plain = uninstrumented(provider, lambda: ark.tokenization.create(model=ENDPOINT, text=TEXTS))
+    plain = uninstrumented(provider, lambda: volc_ark.tokenization.create(model=ENDPOINT, text=TEXTS))
     assert comparable(response) == comparable(plain)
 
 
-def test_errors(ark, spans, provider, server):
+def test_errors(volc_ark, spans, provider, server):
     def fail(**kwargs):
         with pytest.raises(Exception) as raised:
-            ark.tokenization.create(**kwargs)
+            volc_ark.tokenization.create(**kwargs)
         return raised.value
 
     error = fail(model="ep-error-404", text="x")
@@ -110,8 +91,8 @@ def test_errors(ark, spans, provider, server):
     assert bad.status_code == 400 and spans.one().status.status_code == StatusCode.ERROR
 
 
-def test_raw_response(ark, spans):
-    raw = ark.tokenization.with_raw_response.create(model=ENDPOINT, text=TEXTS)
+def test_raw_response(volc_ark, spans):
+    raw = volc_ark.tokenization.with_raw_response.create(model=ENDPOINT, text=TEXTS)
     assert_tokenization_span(spans.one(), TEXTS)
     assert raw.parse().data[1].total_tokens == count_tokens(TEXTS[1])
     assert len(spans.all()) == 1
@@ -120,27 +101,27 @@ def test_raw_response(ark, spans):
 def test_capture_off(volc, server, provider, spans):
     arktrace.uninstrument()
     arktrace.instrument(tracer_provider=provider, capture_content=False)
-    with volc.Ark(api_key="k", base_url=server.base_url, max_retries=0) as ark:
-        ark.tokenization.create(model=ENDPOINT, text=TEXTS, user="someone")
+    with volc.Ark(api_key="k", base_url=server.base_url, max_retries=0) as volc_ark:
+        volc_ark.tokenization.create(model=ENDPOINT, text=TEXTS, user="someone")
     span = spans.one()
     assert "someone" not in json.dumps(dict(span.attributes))
     assert_tokenization_span(span, TEXTS, content=False, params={"model": ENDPOINT, "user": "<not recorded>"})
 
 
-async def test_async(volc, aark, spans, provider):
-    response = await aark.tokenization.create(model=ENDPOINT, text=TEXTS)
+async def test_async(volc, volc_aark, spans, provider):
+    response = await volc_aark.tokenization.create(model=ENDPOINT, text=TEXTS)
     assert_tokenization_span(spans.one(), TEXTS)
     spans.clear()
     with pytest.raises(volc._exceptions.ArkInternalServerError):
-        await aark.tokenization.create(model="ep-error-500", text="x")
+        await volc_aark.tokenization.create(model="ep-error-500", text="x")
     assert spans.one().status.status_code == StatusCode.ERROR
     spans.clear()
-    raw = await aark.tokenization.with_raw_response.create(model=ENDPOINT, text=TEXTS)
+    raw = await volc_aark.tokenization.with_raw_response.create(model=ENDPOINT, text=TEXTS)
     assert (await raw.parse()).data[0].total_tokens == count_tokens(TEXTS[0])
     assert_tokenization_span(spans.one(), TEXTS)
     arktrace.uninstrument()
     try:
-        plain = await aark.tokenization.create(model=ENDPOINT, text=TEXTS)
+        plain = await volc_aark.tokenization.create(model=ENDPOINT, text=TEXTS)
     finally:
         arktrace.instrument(tracer_provider=provider)
     assert comparable(response) == comparable(plain)

@@ -19,14 +19,12 @@ from typing import Callable
 
 import pytest
 
-import arktrace
-from harness import ROOT
+from harness import ROOT, SRC
 from otlp_receiver import OTLPReceiver
 
 pytestmark = pytest.mark.once
 
 EXAMPLES = ROOT / "examples"
-SRC = str(Path(arktrace.__file__).resolve().parent.parent)
 ENDPOINT = "ep-20250101120000-abcde"
 RESOLVED = "seed-1-8-251228"
 LANGFUSE_KEYWORDS = {"name", "metadata", "session_id", "user_id", "tags"}

@@ -34,12 +34,11 @@ from arktrace.backends import (
     resolve_backends,
 )
 from arktrace.backends import mlflow as mlflow_backend
-from harness import ENDPOINT, free_port
+from harness import ENDPOINT, SRC, free_port
 from otlp_receiver import OTLPReceiver
 
 pytestmark = [pytest.mark.usefixtures("clean_env"), pytest.mark.once]
 
-SRC = str(Path(arktrace.__file__).resolve().parent.parent)
 SLACK = 4.0  # seconds a loaded machine may add to a bounded wait; far below the waits the bounds prevent
 
 

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pytest
 
-import arktrace
 from arktrace._reference import BACKEND_VARIABLES, OPTIONS
-from harness import ENDPOINT, ENV_VARS, RESOLVED
+from harness import ENDPOINT, ENV_VARS, RESOLVED, SRC
 from otlp_receiver import OTLPReceiver, _iter_spans
 
 pytestmark = pytest.mark.once
 
-SRC = str(Path(arktrace.__file__).resolve().parents[1])
 
 # An application that knows nothing of arktrace. argv[1] says how it ends.
 APP = """

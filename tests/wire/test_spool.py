@@ -26,12 +26,11 @@ import requests
 import arktrace
 from arktrace import ConfigError, _setup, _spool
 from arktrace._check import run_check
-from harness import ENDPOINT, ENV_VARS
+from harness import ENDPOINT, ENV_VARS, SRC
 from otlp_receiver import OTLPReceiver
 
 pytestmark = pytest.mark.once
 
-SRC = str(Path(arktrace.__file__).resolve().parents[1])
 
 # The application. argv[1] says what it does; the ids of the spans it makes go to APP_IDS, one per line,
 # written before each span ends, so a span that may have been exported is always listed.
