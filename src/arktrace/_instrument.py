@@ -101,7 +101,7 @@ def instrument(
     prices: Any = None,
     conventions: str | None = None,
 ) -> None:
-    """Trace every chat, completion and embedding call of the OpenAI (and Ark) SDKs.
+    """Trace every LLM call of the OpenAI (and Ark) SDKs: the operations in ``arktrace.operations``.
 
     Idempotent: a second call while instrumented changes nothing. Settings not given here come from
     the environment (``ARKTRACE_*``); a bad value raises :class:`arktrace.ConfigError` now.
