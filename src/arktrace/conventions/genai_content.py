@@ -3,7 +3,7 @@
 
 The shapes are the conventions' JSON schemas (``gen-ai-input-messages.json``, ``-output-messages.json``,
 ``-system-instructions.json``, ``-tool-definitions.json`` in open-telemetry/semantic-conventions-genai;
-the copies the tests validate against are in ``tests/genai_schemas/``): a message is
+the tests validate against their rules, restated in ``tests/genai_schema.py``): a message is
 ``{"role", "parts": [...], "name"?}`` (an output message adds ``finish_reason``), and a part is one of
 ``text``, ``reasoning``, ``tool_call`` (``id``, ``name``, ``arguments``), ``tool_call_response``
 (``id``, ``response``), ``server_tool_call`` (a tool the provider ran: web search, ...), ``uri``
