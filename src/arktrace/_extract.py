@@ -221,7 +221,7 @@ def response_attributes(
     if op.outcome is not None:
         attrs.update(op.outcome(fields))
 
-    usage = fields.get("usage")
+    usage = fields.get("usage") if op.usage is None else op.usage(fields)
     if usage is None:
         # Moonshot puts the usage of a call inside its choice.
         for choice in choices:

@@ -179,6 +179,16 @@ def test_a_polling_loop_is_one_span_per_poll_each_linked_to_create(ark, server, 
     prefix = "llm.output_messages.0.message.contents"
     assert done[f"{prefix}.0.message_content.type"] == "video_url"
     assert done[f"{prefix}.1.message_content.image.image.url"] == polls[-1].content.last_frame_url
+    assert "arktrace.task.usage_reported_earlier" not in done
+
+    # Polled again once it succeeded (its URL fetched later): the same answer, but its tokens and cost
+    # were counted on the poll above and are not counted twice.
+    spans.clear()
+    again = tasks.get(task_id=created.id)
+    assert again.usage.completion_tokens == TOKENS
+    later = spans.one().attributes
+    assert later["arktrace.task.status"] == "succeeded" and later["arktrace.task.usage_reported_earlier"]
+    assert not [name for name in later if name.startswith(("gen_ai.usage.", "llm.token_count", "llm.cost"))]
 
     spans.clear()
     server.task_polls = (0, 0)

@@ -135,6 +135,8 @@ ARKTRACE_TOKENIZATION_TOTAL = "arktrace.tokenization.total_tokens"  # summed ove
 ARKTRACE_TOKENIZATION_COUNTS = "arktrace.tokenization.token_counts"  # per text, in order
 # video generation tasks (Seedance): what a task poll reports, recorded with or without content
 ARKTRACE_TASK_STATUS = "arktrace.task.status"
+# a succeeded task polled again: its usage and cost were counted on an earlier poll
+ARKTRACE_TASK_USAGE_REPORTED = "arktrace.task.usage_reported_earlier"
 ARKTRACE_TASKS_TOTAL = "arktrace.task.list.total"
 ARKTRACE_TASKS_RETURNED = "arktrace.task.list.returned"
 ARKTRACE_VIDEO_RATIO = "arktrace.video.ratio"

@@ -72,6 +72,7 @@ class Operation:
         "safe_arguments",
         "span_kind",
         "stream_state",
+        "usage",
     )
 
     def __init__(
@@ -101,6 +102,7 @@ class Operation:
         positional: tuple[str, ...] = (),
         links: Callable[[dict[str, Any]], Any] | None = None,
         ended: Callable[[Any, dict[str, Any]], None] | None = None,
+        usage: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         # ``gen_ai.operation.name``; also the span name's first word.
         self.name = name
@@ -169,6 +171,10 @@ class Operation:
         # ``(span context, response attributes)`` of a call that ended without error, for an operation
         # that later calls link to (see ``links``). Must not raise, and must not keep the attributes.
         self.ended = ended
+        # Response fields → the usage this call reports, where that is not simply the response's
+        # ``usage`` (None: nothing to count). A video task's usage is counted on the first poll that
+        # sees it finished, not again on every later poll of the same task.
+        self.usage = usage
 
     def __repr__(self) -> str:
         return f"<Operation {self.name} {self.paths[0] if self.paths else ''}>"

@@ -20,6 +20,7 @@ from opentelemetry.trace import Link
 from .._content import get
 from ..conventions.names import (
     ARKTRACE_TASK_STATUS,
+    ARKTRACE_TASK_USAGE_REPORTED,
     ARKTRACE_TASKS_RETURNED,
     ARKTRACE_TASKS_TOTAL,
     ARKTRACE_VIDEO_DURATION,
@@ -117,9 +118,31 @@ def created_link(args: dict[str, Any]) -> list[Link] | None:
     return [Link(span_context)] if span_context is not None else None
 
 
+# Task ids whose usage a poll has counted: a task polled again after it succeeded (to fetch its URL
+# later, or a loop that does not stop at once) is not billed twice in the cost and token metrics.
+# Bounded like the links: a task polled again after 256 newer ones were billed is counted again.
+_BILLED: OrderedDict[str, None] = OrderedDict()
+
+
+def usage_once(fields: dict[str, Any]) -> Any:
+    """``usage`` of get: the task's usage on the first poll that sees it, None on later ones."""
+    usage = fields.get("usage")
+    task_id = fields.get("id")
+    if usage is None or not isinstance(task_id, str):
+        return usage
+    with _lock:
+        if task_id in _BILLED:
+            return None
+        _BILLED[task_id] = None
+        while len(_BILLED) > CREATED_KEPT:
+            _BILLED.popitem(last=False)
+    return usage
+
+
 def forget_tasks() -> None:
     with _lock:
         _CREATED.clear()
+        _BILLED.clear()
 
 
 # ------------------------------------------------------------------------------------ extraction
@@ -165,6 +188,10 @@ def task_outcome(fields: dict[str, Any]) -> dict[str, Any]:
     status = fields.get("status")
     if isinstance(status, str):
         attrs[ARKTRACE_TASK_STATUS] = status
+    task_id = fields.get("id")
+    # Read before usage_once (which runs after the outcome) adds the id of a first success.
+    if fields.get("usage") is not None and isinstance(task_id, str) and task_id in _BILLED:
+        attrs[ARKTRACE_TASK_USAGE_REPORTED] = True
     for field, name, kind in _TASK_FIELDS:
         value = fields.get(field)
         if type(value) is kind and (kind is str or abs(value) <= MAX_COUNT):  # a bool is no count
@@ -255,6 +282,7 @@ GET_TASK = Operation(
     output_format=video_output,
     reads_choices=False,
     links=created_link,
+    usage=usage_once,
 )
 
 LIST_TASKS = Operation(
