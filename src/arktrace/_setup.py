@@ -319,8 +319,14 @@ def _logger_provider(configs: Sequence[BackendConfig], resource: Resource, optio
 
 def _session() -> Any:
     """An exporter's HTTP session, registered so that a forked child drops the connections it inherits."""
+    import netrc  # noqa: F401 - see below
+
     import requests  # the OTLP/HTTP exporter's own dependency
 
+    # requests imports `netrc` inside every request (the first one in a process runs the import). An
+    # export thread doing that first import while the application forks leaves the module's import lock
+    # held in the child, whose exports then wait on it forever: a pre-fork server's workers would lose
+    # every span. Imported here instead, on the thread that calls init(), before any export thread runs.
     global _fork_hook_registered
     session = requests.Session()
     _sessions.add(session)
