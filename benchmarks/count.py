@@ -29,7 +29,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from run import HERE, LABELS, PEERS, RAW, RESULTS, Server, interpreters, log, warm_bytecode, worker_env
+from run import (
+    CONFIG_ENV,
+    HERE,
+    LABELS,
+    PEERS,
+    RAW,
+    RESULTS,
+    Server,
+    interpreters,
+    log,
+    warm_bytecode,
+    worker_env,
+)
 
 SCENARIOS = ("chat_sync", "chat_async", "stream_50", "completion", "embedding", "replay_50", "replay_2000")
 CALLS = {
@@ -173,7 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="workers run side by side (default 2)")
     parser.add_argument("--venv-python", help="Python (>= 3.11) to create the peers' venvs with")
     parser.add_argument("--out", default=str(RESULTS), help="where instructions-per-call.md/.json go")
+    parser.add_argument(
+        "--conventions",
+        choices=("openinference", "genai", "both"),
+        help="count arktrace with this ARKTRACE_CONVENTIONS (default: its own default, both)",
+    )
     args = parser.parse_args(argv)
+    if args.conventions:
+        CONFIG_ENV["arktrace"] = {**CONFIG_ENV.get("arktrace", {}), "ARKTRACE_CONVENTIONS": args.conventions}
     if shutil.which("valgrind") is None:
         raise SystemExit("count.py needs valgrind (apt-get install valgrind)")
     configs = ["baseline", "bare-span", "arktrace", *(PEERS if args.peers else ())]
@@ -218,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "environment": {
             "date": time.strftime("%Y-%m-%d"),
-            "command": "python benchmarks/count.py" + (" --peers" if args.peers else ""),
+            "command": "python benchmarks/count.py"
+            + (" --peers" if args.peers else "")
+            + (f" --conventions {args.conventions}" if args.conventions else ""),
             "python": results["baseline"].get("python", "?"),
             "openai": versions.get("openai"),
             "otel_sdk": versions.get("opentelemetry-sdk"),
